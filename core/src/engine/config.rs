@@ -1,0 +1,168 @@
+//! Engine configuration and storage URLs.
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::job::Limits;
+use crate::store::sqlite::{Durability, SqliteConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How an engine behaves. `Default` gives the documented defaults.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// How often idle workers and result waiters look for work written by other processes
+    /// (default 100 ms). Work from this process wakes them at once.
+    pub poll_interval: Duration,
+    /// How often this engine heartbeats its node row and rescues lost jobs (default 1 s).
+    pub maintenance_interval: Duration,
+    /// A node whose heartbeat is older than this is dead and its jobs are rescued (default 10 s).
+    /// A node on this host whose process is gone is dead at once.
+    pub node_timeout: Duration,
+    /// Finished jobs older than this are pruned; `None` keeps them (default 7 days).
+    pub retention: Option<Duration>,
+    /// How often the pruner runs (default 60 s).
+    pub prune_interval: Duration,
+    /// Payload limits.
+    pub limits: Limits,
+    /// The clock; tests inject a [`crate::clock::ManualClock`].
+    pub clock: Arc<dyn Clock>,
+    /// Run the maintenance loop (rescuer, pruner, node heartbeat). Default true.
+    pub maintenance: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            poll_interval: Duration::from_millis(100),
+            maintenance_interval: Duration::from_secs(1),
+            node_timeout: Duration::from_secs(10),
+            retention: Some(Duration::from_secs(7 * 24 * 3600)),
+            prune_interval: Duration::from_secs(60),
+            limits: Limits::default(),
+            clock: Arc::new(SystemClock),
+            maintenance: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("poll_interval", &self.poll_interval)
+            .field("maintenance_interval", &self.maintenance_interval)
+            .field("node_timeout", &self.node_timeout)
+            .field("retention", &self.retention)
+            .field("prune_interval", &self.prune_interval)
+            .field("limits", &self.limits)
+            .field("maintenance", &self.maintenance)
+            .finish()
+    }
+}
+
+/// A parsed storage URL.
+#[derive(Debug, Clone)]
+pub enum StorageUrl {
+    /// `sqlite://PATH[?durability=normal|full]`, `sqlite::memory:` or `sqlite://:memory:`.
+    Sqlite(SqliteConfig),
+}
+
+impl StorageUrl {
+    /// Parses a storage URL.
+    ///
+    /// `sqlite://PATH` takes PATH as a file path, relative to the working directory unless it
+    /// starts with `/`; `sqlite:///./x.db` and `sqlite:///../x.db` are read as relative too, for
+    /// the spelling some tools use. The query may set `durability=normal|full`.
+    ///
+    /// Errors: InvalidArgument naming what is wrong (unknown scheme, empty path, unknown query
+    /// parameter or value).
+    pub fn parse(url: &str) -> Result<StorageUrl> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                let scheme = url.split("://").next().unwrap_or(url);
+                Error::invalid(format!(
+                    "storage URL '{url}' has an unsupported scheme '{scheme}'; this build takes sqlite://PATH"
+                ))
+            })?;
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (rest, None),
+        };
+        let mut config = if path == ":memory:" {
+            SqliteConfig::memory()
+        } else if path.is_empty() {
+            return Err(Error::invalid(format!(
+                "storage URL '{url}' has no file path; write sqlite://./reseolio.db"
+            )));
+        } else {
+            let path = if path.starts_with("/./") || path.starts_with("/../") {
+                &path[1..]
+            } else {
+                path
+            };
+            SqliteConfig::file(PathBuf::from(path))
+        };
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("durability", v)) => config.durability = v.parse::<Durability>()?,
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "storage URL '{url}' has an unknown parameter '{pair}'; known: durability=normal|full"
+                    )))
+                }
+            }
+        }
+        Ok(StorageUrl::Sqlite(config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(url: &str) -> SqliteConfig {
+        match StorageUrl::parse(url).unwrap() {
+            StorageUrl::Sqlite(c) => c,
+        }
+    }
+
+    #[test]
+    fn sqlite_urls() {
+        assert_eq!(
+            sqlite("sqlite://./a.db").path,
+            Some(PathBuf::from("./a.db"))
+        );
+        assert_eq!(sqlite("sqlite://a.db").path, Some(PathBuf::from("a.db")));
+        assert_eq!(
+            sqlite("sqlite:///tmp/a.db").path,
+            Some(PathBuf::from("/tmp/a.db"))
+        );
+        assert_eq!(
+            sqlite("sqlite:///./a.db").path,
+            Some(PathBuf::from("./a.db"))
+        );
+        assert_eq!(sqlite("sqlite::memory:").path, None);
+        assert_eq!(sqlite("sqlite://:memory:").path, None);
+        assert_eq!(
+            sqlite("sqlite://a.db?durability=full").durability,
+            Durability::Full
+        );
+        assert_eq!(sqlite("sqlite://a.db").durability, Durability::Normal);
+    }
+
+    #[test]
+    fn bad_urls_say_what_is_wrong() {
+        for (url, needle) in [
+            ("mysql://x", "scheme 'mysql'"),
+            ("sqlite://", "no file path"),
+            ("sqlite://a.db?durability=maybe", "durability"),
+            ("sqlite://a.db?cache=1", "unknown parameter 'cache=1'"),
+        ] {
+            let e = StorageUrl::parse(url).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+            assert!(e.message().contains(needle), "{url}: {}", e.message());
+        }
+    }
+}

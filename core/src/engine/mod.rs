@@ -1,0 +1,317 @@
+//! The engine: the operations of the architecture page over one [`Store`], with in-process
+//! wake-ups and the maintenance loop.
+
+mod config;
+mod liveness;
+mod maintenance;
+mod signals;
+mod worker;
+
+pub use config::{EngineConfig, StorageUrl};
+pub use worker::{Task, Worker, WorkerOptions};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::job::{options, Attempt, EnqueueOptions, Job};
+use crate::store::sqlite::SqliteStore;
+use crate::store::*;
+use signals::Signals;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::instrument;
+
+/// The answer of [`Engine::enqueue`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueued {
+    /// The job's id (the existing job's when deduplicated).
+    pub job_id: String,
+    /// True when an earlier job with the same (name, idempotency key) was returned.
+    pub deduplicated: bool,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) config: EngineConfig,
+    pub(crate) node_id: String,
+    pub(crate) signals: Signals,
+    closed: AtomicBool,
+    stop: watch::Sender<bool>,
+    maintenance: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Inner {
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.config.clock.now_ms()
+    }
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::shut_down("the engine was shut down"));
+        }
+        Ok(())
+    }
+}
+
+/// A uniform sample in [-1, 1] for backoff jitter.
+pub(crate) fn jitter_sample() -> f64 {
+    rand::random_range(-1.0..=1.0)
+}
+
+/// The embedded engine. Cheap to clone (one shared instance); every method may be called
+/// concurrently from any task. Methods are async and never block the executor, except
+/// [`Engine::open`], which blocks while it opens and migrates the database.
+///
+/// Must be used inside a Tokio runtime (the `reseolio-ffi` crate owns one for the bindings).
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Opens the store named by `url` (see [`StorageUrl::parse`]) and starts the maintenance loop.
+    /// Blocks while the database is opened and migrated.
+    ///
+    /// Errors: InvalidArgument for a bad URL, a file that is not a SQLite database, a read-only
+    /// file or a newer schema; Unavailable when the file stayed locked.
+    pub fn open(url: &str, config: EngineConfig) -> Result<Engine> {
+        let store: Arc<dyn Store> = match StorageUrl::parse(url)? {
+            StorageUrl::Sqlite(c) => Arc::new(SqliteStore::open(&c)?),
+        };
+        Ok(Self::with_store(store, config))
+    }
+
+    /// Starts an engine over an opened store (tests, other backends).
+    pub fn with_store(store: Arc<dyn Store>, config: EngineConfig) -> Engine {
+        let (stop, _) = watch::channel(false);
+        let inner = Arc::new(Inner {
+            store,
+            config,
+            node_id: uuid::Uuid::now_v7().to_string(),
+            signals: Signals::default(),
+            closed: AtomicBool::new(false),
+            stop,
+            maintenance: Mutex::new(None),
+        });
+        if inner.config.maintenance {
+            let handle = tokio::spawn(maintenance::run(inner.clone(), inner.stop.subscribe()));
+            *inner.maintenance.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        }
+        Engine { inner }
+    }
+
+    /// This engine instance's id (its node id in the store).
+    pub fn node_id(&self) -> &str {
+        &self.inner.node_id
+    }
+
+    /// The store below the engine.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Writes a job. When this returns Ok the job is durable (per the durability mode) and idle
+    /// workers of this process have been woken.
+    ///
+    /// Errors: InvalidArgument naming the field and limit (nothing is stored); Unavailable;
+    /// ShutDown.
+    #[instrument(skip(self, args, options), fields(args_len = args.len()))]
+    pub async fn enqueue(
+        &self,
+        name: &str,
+        args: Vec<u8>,
+        options: EnqueueOptions,
+    ) -> Result<Enqueued> {
+        self.inner.check_open()?;
+        options::validate_name(name)?;
+        options::validate_payload("args", &args, &self.inner.config.limits)?;
+        let now = self.inner.now_ms();
+        let resolved = options.resolve(now)?;
+        let r = self
+            .inner
+            .store
+            .job_insert(JobInsertParams {
+                id: uuid::Uuid::now_v7().to_string(),
+                name: name.to_string(),
+                args,
+                options: resolved,
+                now_ms: now,
+            })
+            .await?;
+        if !r.deduplicated {
+            self.inner.signals.job_available.notify_waiters();
+        }
+        Ok(Enqueued {
+            job_id: r.job_id,
+            deduplicated: r.deduplicated,
+        })
+    }
+
+    /// Reads a job. Errors: NotFound for an unknown id.
+    #[instrument(skip(self))]
+    pub async fn get(&self, id: &str) -> Result<Job> {
+        self.inner.check_open()?;
+        self.inner
+            .store
+            .job_get(JobGetParams { id: id.to_string() })
+            .await
+    }
+
+    /// Lists jobs. Errors: InvalidArgument for a limit outside 1 to 1000.
+    #[instrument(skip(self))]
+    pub async fn list(&self, params: JobListParams) -> Result<JobListResult> {
+        self.inner.check_open()?;
+        self.inner.store.job_list(params).await
+    }
+
+    /// Every attempt of a job, oldest first. Errors: NotFound for an unknown id.
+    #[instrument(skip(self))]
+    pub async fn attempts(&self, id: &str) -> Result<Vec<Attempt>> {
+        self.inner.check_open()?;
+        let attempts = self
+            .inner
+            .store
+            .attempt_list(AttemptListParams {
+                job_id: id.to_string(),
+            })
+            .await?;
+        if attempts.is_empty() {
+            // Tell "no attempts yet" from "no such job".
+            self.get(id).await?;
+        }
+        Ok(attempts)
+    }
+
+    /// Cancels a PENDING, FAILED or RUNNING job; it never runs again. A RUNNING job's task is
+    /// told at once in this process (through [`Task::cancelled`]) and at its next heartbeat
+    /// elsewhere; its completion is refused.
+    ///
+    /// Errors: NotFound; Conflict when the job already finished.
+    #[instrument(skip(self))]
+    pub async fn cancel(&self, id: &str) -> Result<Job> {
+        self.inner.check_open()?;
+        let job = self
+            .inner
+            .store
+            .job_cancel(JobCancelParams {
+                id: id.to_string(),
+                now_ms: self.inner.now_ms(),
+            })
+            .await?;
+        self.inner.signals.cancel_running(id);
+        self.inner.signals.finished(id);
+        Ok(job)
+    }
+
+    /// Puts a DEAD or CANCELLED job back to PENDING, due now, with its attempts reset.
+    ///
+    /// Errors: NotFound; Conflict for any other status.
+    #[instrument(skip(self))]
+    pub async fn retry(&self, id: &str) -> Result<Job> {
+        self.inner.check_open()?;
+        let job = self
+            .inner
+            .store
+            .job_retry(JobRetryParams {
+                id: id.to_string(),
+                now_ms: self.inner.now_ms(),
+            })
+            .await?;
+        self.inner.signals.job_available.notify_waiters();
+        Ok(job)
+    }
+
+    /// Resolves with the job once it is SUCCESS, DEAD or CANCELLED. A completion in this process
+    /// wakes it at once; one written by another process is seen within the poll interval.
+    /// Cancel-safe: dropping the future just stops waiting.
+    ///
+    /// Errors: NotFound for an unknown id; Timeout when `timeout` passes first (the job is
+    /// unaffected); ShutDown.
+    #[instrument(skip(self))]
+    pub async fn await_result(&self, id: &str, timeout: Option<Duration>) -> Result<Job> {
+        self.inner.check_open()?;
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let signals = &self.inner.signals;
+        let notify = signals.watch(id);
+        struct Unwatch<'a>(&'a Signals, &'a str, Option<Arc<tokio::sync::Notify>>);
+        impl Drop for Unwatch<'_> {
+            fn drop(&mut self) {
+                if let Some(n) = self.2.take() {
+                    self.0.unwatch(self.1, n);
+                }
+            }
+        }
+        let _guard = Unwatch(signals, id, Some(notify.clone()));
+        loop {
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let job = self.get(id).await?;
+            if job.status.is_terminal() {
+                return Ok(job);
+            }
+            let poll = tokio::time::sleep(self.inner.config.poll_interval);
+            match deadline {
+                Some(d) => tokio::select! {
+                    _ = notified => {}
+                    _ = poll => {}
+                    _ = tokio::time::sleep_until(d) => {
+                        return Err(Error::new(ErrorKind::Timeout, format!(
+                            "job '{id}' is still {} after waiting {} ms",
+                            job.status,
+                            timeout.unwrap_or_default().as_millis()
+                        )));
+                    }
+                },
+                None => tokio::select! {
+                    _ = notified => {}
+                    _ = poll => {}
+                },
+            }
+        }
+    }
+
+    /// Starts a worker: an engine-side fetcher that claims at most `concurrency` jobs of the
+    /// given names (all names when empty) and hands them out through [`Worker::poll`].
+    ///
+    /// Errors: InvalidArgument for a concurrency of 0 or an invalid name; ShutDown.
+    pub fn worker(&self, options: WorkerOptions) -> Result<Worker> {
+        self.inner.check_open()?;
+        Worker::start(self.inner.clone(), options)
+    }
+
+    /// Stops the maintenance loop, deregisters this node and closes the store. Later calls fail
+    /// with ShutDown. Shut workers down first: their leases are otherwise left to be rescued.
+    /// Idempotent.
+    pub async fn shutdown(&self) {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = self.inner.stop.send(true);
+        let handle = self
+            .inner
+            .maintenance
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(h) = handle {
+            let _ = h.await;
+        }
+        let _ = self
+            .inner
+            .store
+            .node_delete(NodeDeleteParams {
+                ids: vec![self.inner.node_id.clone()],
+            })
+            .await;
+        self.inner.store.close().await;
+    }
+
+    /// Runs one maintenance pass now (heartbeat, rescue, prune when due): for tests and tools.
+    pub async fn run_maintenance_once(&self) -> Result<maintenance::Report> {
+        self.inner.check_open()?;
+        maintenance::pass(&self.inner, true).await
+    }
+}
+
+pub use maintenance::Report as MaintenanceReport;

@@ -1,0 +1,72 @@
+//! In-process wake-ups: idle fetchers wake on an enqueue, result waiters on their job's end, and
+//! running tasks on their cancellation, without waiting for a poll. Work written by another
+//! process is seen by polling at the configured interval instead.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{watch, Notify};
+
+#[derive(Default)]
+pub(crate) struct Signals {
+    /// Woken whenever a job may have become claimable in this process.
+    pub(crate) job_available: Notify,
+    /// Waiters of a job's end, by job id.
+    finished: Mutex<HashMap<String, Arc<Notify>>>,
+    /// The cancel switch of every task held by a worker of this process, by job id.
+    running: Mutex<HashMap<String, watch::Sender<bool>>>,
+}
+
+impl Signals {
+    /// The notifier for `job_id`'s end; pair with [`Signals::unwatch`].
+    pub(crate) fn watch(&self, job_id: &str) -> Arc<Notify> {
+        let mut map = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(job_id.to_string()).or_default().clone()
+    }
+
+    /// Drops the caller's interest; the entry goes with its last waiter.
+    pub(crate) fn unwatch(&self, job_id: &str, notify: Arc<Notify>) {
+        let mut map = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        drop(notify);
+        if map.get(job_id).is_some_and(|n| Arc::strong_count(n) == 1) {
+            map.remove(job_id);
+        }
+    }
+
+    /// Wakes the waiters of `job_id`.
+    pub(crate) fn finished(&self, job_id: &str) {
+        let map = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get(job_id) {
+            n.notify_waiters();
+        }
+    }
+
+    /// Registers a task's cancel switch; returns the receiving end for the task.
+    pub(crate) fn track_running(&self, job_id: &str) -> watch::Receiver<bool> {
+        let (tx, rx) = watch::channel(false);
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job_id.to_string(), tx);
+        rx
+    }
+
+    /// Forgets a task's cancel switch once its worker let go of it.
+    pub(crate) fn untrack_running(&self, job_id: &str) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(job_id);
+    }
+
+    /// Tells the task holding `job_id` in this process, if any, that it was cancelled.
+    pub(crate) fn cancel_running(&self, job_id: &str) {
+        if let Some(tx) = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(job_id)
+        {
+            let _ = tx.send(true);
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! A worker: the engine-side fetcher that claims jobs into free slots, and the calls a host
+//! language's worker loop makes (poll, complete, heartbeat, shutdown).
+
+use super::{jitter_sample, Inner};
+use crate::error::{Error, ErrorKind, Result};
+use crate::job::{options, ClaimedJob, LeaseToken, Outcome};
+use crate::store::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+use tracing::instrument;
+
+/// How to start a worker.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The function names it runs; empty runs every name.
+    pub names: Vec<String>,
+    /// The most jobs it holds at once (claimed and not yet completed), at least 1.
+    pub concurrency: u32,
+    /// Its id in attempts and jobs; a fresh UUID when `None`.
+    pub worker_id: Option<String>,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            names: vec![],
+            concurrency: 10,
+            worker_id: None,
+        }
+    }
+}
+
+/// A claimed job handed to the host: run `job`, then [`Worker::complete`] its token.
+#[derive(Debug)]
+pub struct Task {
+    /// The job and its lease.
+    pub job: ClaimedJob,
+    cancelled: watch::Receiver<bool>,
+}
+
+impl Task {
+    /// The token to complete or heartbeat with.
+    pub fn token(&self) -> &LeaseToken {
+        &self.job.token
+    }
+    /// True once the job was cancelled or its lease was lost: stop the handler; its completion
+    /// will be refused.
+    pub fn is_cancelled(&self) -> bool {
+        *self.cancelled.borrow()
+    }
+    /// Resolves when [`Task::is_cancelled`] becomes true (never, if it does not).
+    pub async fn cancelled(&self) {
+        let mut rx = self.cancelled.clone();
+        if rx.wait_for(|c| *c).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+struct Shared {
+    engine: Arc<Inner>,
+    id: String,
+    names: Vec<String>,
+    concurrency: u32,
+    slots: Arc<Semaphore>,
+    /// The slot of every job this worker holds, by job id.
+    held: Mutex<HashMap<String, (i64, OwnedSemaphorePermit)>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Shared {
+    /// Lets go of a job: frees its slot and its cancel switch.
+    fn let_go(&self, token: &LeaseToken) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if held
+            .get(&token.job_id)
+            .is_some_and(|(l, _)| *l == token.lease)
+        {
+            held.remove(&token.job_id);
+            self.engine.signals.untrack_running(&token.job_id);
+        }
+    }
+}
+
+/// A worker of the embedded engine. Every method may be called concurrently.
+pub struct Worker {
+    shared: Arc<Shared>,
+    tasks: tokio::sync::Mutex<mpsc::Receiver<Task>>,
+    fetcher: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Worker {
+    pub(crate) fn start(engine: Arc<Inner>, options: WorkerOptions) -> Result<Worker> {
+        if options.concurrency == 0 {
+            return Err(Error::invalid("concurrency must be >= 1, got 0"));
+        }
+        for n in &options.names {
+            options::validate_name(n)?;
+        }
+        let (stop, stop_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            engine,
+            id: options
+                .worker_id
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            names: options.names,
+            concurrency: options.concurrency,
+            slots: Arc::new(Semaphore::new(options.concurrency as usize)),
+            held: Mutex::new(HashMap::new()),
+            stop,
+        });
+        let (tx, rx) = mpsc::channel(options.concurrency as usize);
+        let fetcher = tokio::spawn(fetch(shared.clone(), tx, stop_rx));
+        Ok(Worker {
+            shared,
+            tasks: tokio::sync::Mutex::new(rx),
+            fetcher: Mutex::new(Some(fetcher)),
+        })
+    }
+
+    /// This worker's id.
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    /// Jobs held now (claimed and not completed, released or rescued).
+    pub fn held(&self) -> usize {
+        self.shared
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    /// Resolves with the next claimed job. Cancel-safe: claiming happens in the fetcher, so a
+    /// dropped `poll` loses nothing; the task waits for the next call.
+    ///
+    /// Errors: ShutDown once the worker is shut down and every claimed task was handed out or back.
+    pub async fn poll(&self) -> Result<Task> {
+        let mut rx = self.tasks.lock().await;
+        rx.recv()
+            .await
+            .ok_or_else(|| Error::shut_down("the worker was shut down"))
+    }
+
+    /// Reports an attempt. Applied only if the token still holds the job.
+    ///
+    /// Errors: InvalidArgument for a result or error over the payload limit (the job stays held:
+    /// complete it again, e.g. as a failure); Conflict for a stale token (the lease was lost, the
+    /// job was rescued or cancelled; nothing is changed); NotFound; Unavailable (the job stays
+    /// held: retry the call).
+    #[instrument(skip(self, outcome), fields(job_id = %token.job_id))]
+    pub async fn complete(
+        &self,
+        token: &LeaseToken,
+        outcome: Outcome,
+    ) -> Result<JobCompleteResult> {
+        let limits = &self.shared.engine.config.limits;
+        match &outcome {
+            Outcome::Success(r) => options::validate_payload("result", r, limits)?,
+            Outcome::Failure { error, .. } => {
+                options::validate_payload("error", error.as_bytes(), limits)?
+            }
+        }
+        let engine = &self.shared.engine;
+        let r = engine
+            .store
+            .job_complete(JobCompleteParams {
+                job_id: token.job_id.clone(),
+                lease: token.lease,
+                outcome,
+                jitter_sample: jitter_sample(),
+                now_ms: engine.now_ms(),
+            })
+            .await;
+        match &r {
+            Ok(done) => {
+                self.shared.let_go(token);
+                if done.status.is_terminal() {
+                    engine.signals.finished(&token.job_id);
+                }
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {
+                self.shared.let_go(token)
+            }
+            Err(_) => {}
+        }
+        r
+    }
+
+    /// Extends the lease of a held job by its timeout. Reports a job cancelled meanwhile.
+    ///
+    /// Errors: Conflict when the lease was lost (the slot is freed); NotFound; Unavailable.
+    pub async fn heartbeat(&self, token: &LeaseToken) -> Result<JobHeartbeatResult> {
+        let engine = &self.shared.engine;
+        let r = engine
+            .store
+            .job_heartbeat(JobHeartbeatParams {
+                job_id: token.job_id.clone(),
+                lease: token.lease,
+                now_ms: engine.now_ms(),
+            })
+            .await;
+        match &r {
+            Ok(JobHeartbeatResult::Cancelled) => engine.signals.cancel_running(&token.job_id),
+            Err(e) if e.kind() == ErrorKind::Conflict => {
+                engine.signals.cancel_running(&token.job_id);
+                self.shared.let_go(token);
+            }
+            _ => {}
+        }
+        r
+    }
+
+    /// Stops claiming, hands back the claimed jobs no `poll` took, waits up to `grace` for held
+    /// jobs to be completed, then hands back the rest (their late completions will be refused).
+    /// After it returns, `poll` fails with ShutDown. Idempotent.
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.shared.stop.send(true);
+        let fetcher = self
+            .fetcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(f) = fetcher {
+            let _ = f.await;
+        }
+        {
+            let mut rx = self.tasks.lock().await;
+            rx.close();
+            while let Ok(task) = rx.try_recv() {
+                self.release(&task.job.token).await;
+            }
+        }
+        let all = self.shared.concurrency;
+        let _ = tokio::time::timeout(grace, self.shared.slots.acquire_many(all)).await;
+        let left: Vec<LeaseToken> = self
+            .shared
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, (lease, _))| LeaseToken {
+                job_id: id.clone(),
+                lease: *lease,
+            })
+            .collect();
+        for token in left {
+            self.shared.engine.signals.cancel_running(&token.job_id);
+            self.release(&token).await;
+        }
+    }
+
+    async fn release(&self, token: &LeaseToken) {
+        let engine = &self.shared.engine;
+        let r = engine
+            .store
+            .job_release(JobReleaseParams {
+                job_id: token.job_id.clone(),
+                lease: token.lease,
+                now_ms: engine.now_ms(),
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(job_id = %token.job_id, error = %e, "hand-back skipped");
+        }
+        self.shared.let_go(token);
+        engine.signals.job_available.notify_waiters();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Without a shutdown the fetcher stops; held jobs are left to lease expiry.
+        let _ = self.shared.stop.send(true);
+    }
+}
+
+/// The fetcher: waits for a free slot, claims as many due jobs as there are free slots (one
+/// write, shared with whatever else is committing), and queues them for `poll`.
+async fn fetch(shared: Arc<Shared>, tx: mpsc::Sender<Task>, mut stop: watch::Receiver<bool>) {
+    let engine = shared.engine.clone();
+    loop {
+        let first = tokio::select! {
+            p = shared.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = stop.changed() => return,
+        };
+        if *stop.borrow() {
+            return;
+        }
+        let mut permits = vec![first];
+        while let Ok(p) = shared.slots.clone().try_acquire_owned() {
+            permits.push(p);
+        }
+        // Armed before the claim, so an enqueue that lands during the claim still wakes us.
+        let notified = engine.signals.job_available.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let wanted = permits.len();
+        let claimed = engine
+            .store
+            .job_claim_available(JobClaimParams {
+                names: shared.names.clone(),
+                limit: wanted as u32,
+                worker_id: shared.id.clone(),
+                node_id: engine.node_id.clone(),
+                now_ms: engine.now_ms(),
+            })
+            .await;
+        let got = match claimed {
+            Ok(jobs) => {
+                let got = jobs.len();
+                for job in jobs {
+                    let permit = permits.pop().expect("never claims more than free slots");
+                    let cancelled = engine.signals.track_running(&job.token.job_id);
+                    shared
+                        .held
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(job.token.job_id.clone(), (job.token.lease, permit));
+                    let token = job.token.clone();
+                    if tx.send(Task { job, cancelled }).await.is_err() {
+                        // The worker is gone: the job is left to lease expiry.
+                        shared.let_go(&token);
+                    }
+                }
+                got
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claim failed; retrying after the poll interval");
+                0
+            }
+        };
+        drop(permits);
+        if got == wanted {
+            continue;
+        }
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep(engine.config.poll_interval) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

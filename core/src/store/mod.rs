@@ -1,0 +1,81 @@
+//! The storage seam. A [`Store`] persists jobs, attempts and engine instances ("nodes"); the
+//! engine above it owns wake-ups, leases in memory and maintenance schedules.
+//!
+//! Calls are named entity + verb and take one params struct each, so that a backend's SQL sits
+//! beside a single, self-describing call. A store never reads the clock (`now_ms` is a param) and
+//! never picks a status itself: it applies the decisions of [`crate::job::Transition`].
+//!
+//! Every backend must pass [`conformance`]: the same suite runs against SQLite and PostgreSQL.
+
+pub mod conformance;
+mod params;
+pub mod sqlite;
+
+pub use params::*;
+
+use crate::error::Result;
+use crate::job::{Attempt, ClaimedJob, Job};
+use async_trait::async_trait;
+
+/// The persistence of the engine.
+///
+/// All methods may be called concurrently from any task; a backend serialises writes as it must.
+/// Every write is durable (per the configured durability mode) when its future resolves. Errors:
+/// NotFound for an unknown job id, Conflict for a state the transition table refuses or a stale
+/// lease, Unavailable when the storage is busy or unreachable, Internal for anything else. A call
+/// that fails changes nothing.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts a job, or returns the existing one with the same (name, idempotency key).
+    /// Deduplication is enforced by a unique index, so it holds across threads and processes.
+    async fn job_insert(&self, params: JobInsertParams) -> Result<JobInsertResult>;
+
+    /// Reads one job. NotFound if the id is unknown.
+    async fn job_get(&self, params: JobGetParams) -> Result<Job>;
+
+    /// Lists jobs by filter with a total count of matches.
+    async fn job_list(&self, params: JobListParams) -> Result<JobListResult>;
+
+    /// Claims up to `limit` due jobs (PENDING or FAILED with `run_at <= now`), highest priority
+    /// first, then oldest `run_at`: each becomes RUNNING under a new lease and gets an attempt row.
+    async fn job_claim_available(&self, params: JobClaimParams) -> Result<Vec<ClaimedJob>>;
+
+    /// Applies a worker's outcome if the token still holds the job; otherwise Conflict, and nothing
+    /// changes.
+    async fn job_complete(&self, params: JobCompleteParams) -> Result<JobCompleteResult>;
+
+    /// Extends the lease of a held job to `now + timeout`. Reports a cancelled job as such; any
+    /// other loss of the lease is a Conflict.
+    async fn job_heartbeat(&self, params: JobHeartbeatParams) -> Result<JobHeartbeatResult>;
+
+    /// Hands a held job back: RUNNING to PENDING, due now, the attempt not counted.
+    async fn job_release(&self, params: JobReleaseParams) -> Result<()>;
+
+    /// Cancels a PENDING, FAILED or RUNNING job.
+    async fn job_cancel(&self, params: JobCancelParams) -> Result<Job>;
+
+    /// Puts a DEAD or CANCELLED job back to PENDING with its attempts reset.
+    async fn job_retry(&self, params: JobRetryParams) -> Result<Job>;
+
+    /// Fails every RUNNING job whose lease expired or whose node is listed as dead, as a lost
+    /// attempt, following the retry policy.
+    async fn job_rescue(&self, params: JobRescueParams) -> Result<Vec<JobRescued>>;
+
+    /// Deletes finished jobs (and their attempts) completed before a time; returns how many.
+    async fn job_prune(&self, params: JobPruneParams) -> Result<u64>;
+
+    /// Every attempt of a job, oldest first.
+    async fn attempt_list(&self, params: AttemptListParams) -> Result<Vec<Attempt>>;
+
+    /// Registers an engine instance, or refreshes its heartbeat.
+    async fn node_heartbeat(&self, params: NodeHeartbeatParams) -> Result<()>;
+
+    /// Lists the registered engine instances.
+    async fn node_list(&self) -> Result<Vec<Node>>;
+
+    /// Removes engine instances (after their jobs were rescued).
+    async fn node_delete(&self, params: NodeDeleteParams) -> Result<()>;
+
+    /// Closes the store: pending writes finish, later calls fail with ShutDown. Idempotent.
+    async fn close(&self);
+}

@@ -1,0 +1,243 @@
+//! The params and results of the [`super::Store`] calls.
+
+use crate::job::{FailureKind, JobStatus, Outcome, ResolvedOptions};
+
+/// For [`super::Store::job_insert`].
+#[derive(Debug, Clone)]
+pub struct JobInsertParams {
+    /// The new job's id (the engine makes it).
+    pub id: String,
+    /// Function name, validated.
+    pub name: String,
+    /// Args, validated.
+    pub args: Vec<u8>,
+    /// Resolved options.
+    pub options: ResolvedOptions,
+    /// Enqueue time.
+    pub now_ms: i64,
+}
+
+/// The answer of [`super::Store::job_insert`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobInsertResult {
+    /// The id of the job: the new one, or the existing one when deduplicated.
+    pub job_id: String,
+    /// True when an existing job with the same (name, idempotency key) was returned.
+    pub deduplicated: bool,
+}
+
+/// For [`super::Store::job_get`].
+#[derive(Debug, Clone)]
+pub struct JobGetParams {
+    /// The job id.
+    pub id: String,
+}
+
+/// Sort key of [`JobListParams`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JobOrder {
+    /// By enqueue time.
+    #[default]
+    CreatedAt,
+    /// By due time.
+    RunAt,
+}
+
+/// For [`super::Store::job_list`]. Empty filters match everything.
+#[derive(Debug, Clone)]
+pub struct JobListParams {
+    /// Only these statuses.
+    pub statuses: Vec<JobStatus>,
+    /// Only these function names.
+    pub names: Vec<String>,
+    /// At most this many rows (1 to 1000).
+    pub limit: u32,
+    /// Rows to skip.
+    pub offset: u32,
+    /// Sort key.
+    pub order: JobOrder,
+    /// Oldest first when true.
+    pub ascending: bool,
+}
+
+impl Default for JobListParams {
+    fn default() -> Self {
+        JobListParams {
+            statuses: vec![],
+            names: vec![],
+            limit: 100,
+            offset: 0,
+            order: JobOrder::CreatedAt,
+            ascending: false,
+        }
+    }
+}
+
+/// The answer of [`super::Store::job_list`].
+#[derive(Debug, Clone)]
+pub struct JobListResult {
+    /// The page.
+    pub jobs: Vec<crate::job::Job>,
+    /// Matches in all pages.
+    pub total: u64,
+}
+
+/// For [`super::Store::job_claim_available`].
+#[derive(Debug, Clone)]
+pub struct JobClaimParams {
+    /// Only these function names; empty claims any.
+    pub names: Vec<String>,
+    /// At most this many jobs.
+    pub limit: u32,
+    /// The claiming worker.
+    pub worker_id: String,
+    /// The claiming engine instance.
+    pub node_id: String,
+    /// Claim time.
+    pub now_ms: i64,
+}
+
+/// For [`super::Store::job_complete`].
+#[derive(Debug, Clone)]
+pub struct JobCompleteParams {
+    /// The job.
+    pub job_id: String,
+    /// The fencing counter from the token.
+    pub lease: i64,
+    /// What the handler did.
+    pub outcome: Outcome,
+    /// A uniform sample in [-1, 1] for the backoff jitter.
+    pub jitter_sample: f64,
+    /// Completion time.
+    pub now_ms: i64,
+}
+
+/// The answer of [`super::Store::job_complete`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCompleteResult {
+    /// The job's status now.
+    pub status: JobStatus,
+    /// The number the next attempt will have, when one is scheduled.
+    pub next_attempt: Option<u32>,
+    /// When the next attempt is due, when one is scheduled.
+    pub next_run_at: Option<i64>,
+}
+
+/// For [`super::Store::job_heartbeat`].
+#[derive(Debug, Clone)]
+pub struct JobHeartbeatParams {
+    /// The job.
+    pub job_id: String,
+    /// The fencing counter from the token.
+    pub lease: i64,
+    /// Heartbeat time.
+    pub now_ms: i64,
+}
+
+/// The answer of [`super::Store::job_heartbeat`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobHeartbeatResult {
+    /// The lease is held and now lapses at this time.
+    Extended {
+        /// The new deadline, Unix ms.
+        lease_expires_at: i64,
+    },
+    /// The job was cancelled while running: stop the handler; its completion will be refused.
+    Cancelled,
+}
+
+/// For [`super::Store::job_release`].
+#[derive(Debug, Clone)]
+pub struct JobReleaseParams {
+    /// The job.
+    pub job_id: String,
+    /// The fencing counter from the token.
+    pub lease: i64,
+    /// Release time.
+    pub now_ms: i64,
+}
+
+/// For [`super::Store::job_cancel`].
+#[derive(Debug, Clone)]
+pub struct JobCancelParams {
+    /// The job.
+    pub id: String,
+    /// Cancel time.
+    pub now_ms: i64,
+}
+
+/// For [`super::Store::job_retry`].
+#[derive(Debug, Clone)]
+pub struct JobRetryParams {
+    /// The job.
+    pub id: String,
+    /// Retry time (the job is due at once).
+    pub now_ms: i64,
+}
+
+/// For [`super::Store::job_rescue`].
+#[derive(Debug, Clone)]
+pub struct JobRescueParams {
+    /// Rescue time: leases that expired before it are lost.
+    pub now_ms: i64,
+    /// Engine instances known to be gone: their jobs are lost whatever their leases say.
+    pub dead_node_ids: Vec<String>,
+    /// A uniform sample in [-1, 1] for the backoff jitter.
+    pub jitter_sample: f64,
+}
+
+/// One job moved by [`super::Store::job_rescue`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRescued {
+    /// The job.
+    pub job_id: String,
+    /// Why its attempt was lost.
+    pub kind: FailureKind,
+    /// The status it went to (FAILED or DEAD).
+    pub status: JobStatus,
+}
+
+/// For [`super::Store::job_prune`].
+#[derive(Debug, Clone)]
+pub struct JobPruneParams {
+    /// Finished jobs completed before this time are deleted.
+    pub completed_before_ms: i64,
+    /// At most this many per call, to keep write transactions short.
+    pub limit: u32,
+}
+
+/// For [`super::Store::attempt_list`].
+#[derive(Debug, Clone)]
+pub struct AttemptListParams {
+    /// The job.
+    pub job_id: String,
+}
+
+/// An engine instance as registered in the store, for liveness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The instance id.
+    pub id: String,
+    /// Host name of its machine.
+    pub hostname: String,
+    /// Its process id.
+    pub pid: i64,
+    /// Its process start time as the OS reports it (0 when unknown), to tell a reused pid apart.
+    pub process_start: i64,
+    /// Its last heartbeat.
+    pub heartbeat_at: i64,
+}
+
+/// For [`super::Store::node_heartbeat`].
+#[derive(Debug, Clone)]
+pub struct NodeHeartbeatParams {
+    /// The instance.
+    pub node: Node,
+}
+
+/// For [`super::Store::node_delete`].
+#[derive(Debug, Clone)]
+pub struct NodeDeleteParams {
+    /// Instances to delete.
+    pub ids: Vec<String>,
+}

@@ -1,0 +1,112 @@
+//! Versioned schema migrations, applied at open inside one write transaction so that processes
+//! opening the same file together migrate once. A database written by a newer schema is refused.
+
+use super::error::map_sqlite;
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OptionalExtension};
+
+/// The migrations, in order; the schema version is the number applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: jobs, attempts, nodes.
+    r#"
+    CREATE TABLE reseolio_jobs (
+        id               TEXT PRIMARY KEY,
+        name             TEXT NOT NULL,
+        args             BLOB NOT NULL,
+        status           TEXT NOT NULL,
+        priority         INTEGER NOT NULL DEFAULT 0,
+        attempt          INTEGER NOT NULL DEFAULT 0,
+        max_attempts     INTEGER NOT NULL,
+        backoff          TEXT NOT NULL,
+        initial_delay_ms INTEGER NOT NULL,
+        max_delay_ms     INTEGER NOT NULL,
+        jitter           REAL NOT NULL,
+        timeout_ms       INTEGER NOT NULL,
+        idempotency_key  TEXT,
+        result           BLOB,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        run_at           INTEGER NOT NULL,
+        started_at       INTEGER,
+        completed_at     INTEGER,
+        lease            INTEGER NOT NULL DEFAULT 0,
+        lease_expires_at INTEGER,
+        worker_id        TEXT,
+        node_id          TEXT
+    ) STRICT;
+    CREATE UNIQUE INDEX reseolio_jobs_idempotency
+        ON reseolio_jobs (name, idempotency_key) WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX reseolio_jobs_claimable
+        ON reseolio_jobs (priority DESC, run_at, id) WHERE status IN ('PENDING', 'FAILED');
+    CREATE INDEX reseolio_jobs_running
+        ON reseolio_jobs (lease_expires_at) WHERE status = 'RUNNING';
+    CREATE INDEX reseolio_jobs_finished
+        ON reseolio_jobs (completed_at) WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED');
+    CREATE INDEX reseolio_jobs_status_created ON reseolio_jobs (status, created_at);
+    CREATE INDEX reseolio_jobs_name_created ON reseolio_jobs (name, created_at);
+    CREATE INDEX reseolio_jobs_created ON reseolio_jobs (created_at);
+
+    CREATE TABLE reseolio_attempts (
+        job_id      TEXT NOT NULL,
+        attempt     INTEGER NOT NULL,
+        lease       INTEGER NOT NULL,
+        worker_id   TEXT NOT NULL,
+        node_id     TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER,
+        outcome     TEXT,
+        error       TEXT,
+        PRIMARY KEY (job_id, lease)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE reseolio_nodes (
+        id            TEXT PRIMARY KEY,
+        hostname      TEXT NOT NULL,
+        pid           INTEGER NOT NULL,
+        process_start INTEGER NOT NULL,
+        heartbeat_at  INTEGER NOT NULL
+    ) STRICT;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the schema up to [`SCHEMA_VERSION`]. Errors: InvalidArgument when the file was written by
+/// a newer schema; Internal when SQL fails.
+pub(crate) fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(map_sqlite)?;
+    let r = apply(conn);
+    let end = if r.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    conn.execute_batch(end).map_err(map_sqlite)?;
+    r
+}
+
+fn apply(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS reseolio_schema (version INTEGER NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(map_sqlite)?;
+    let current: i64 = conn
+        .query_row("SELECT max(version) FROM reseolio_schema", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .optional()
+        .map_err(map_sqlite)?
+        .flatten()
+        .unwrap_or(0);
+    if current > SCHEMA_VERSION {
+        return Err(Error::invalid(format!(
+            "the database has schema version {current}, newer than this reseolio knows ({SCHEMA_VERSION}); upgrade reseolio to open it"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        conn.execute_batch(sql).map_err(map_sqlite)?;
+        conn.execute(
+            "INSERT INTO reseolio_schema (version, applied_at) VALUES (?1, unixepoch('subsec') * 1000)",
+            [i as i64 + 1],
+        )
+        .map_err(map_sqlite)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! # reseolio-ffi
+//!
+//! What every binding wraps: one process-wide Tokio runtime, one error type, and
+//! [`Client::connect`], which opens the embedded engine for `sqlite://` URLs (`grpc://` comes with
+//! the sidecar). No pyo3, no napi: the Python and Node glue only convert types.
+//!
+//! Every async method runs its work on the crate's own runtime and only awaits the outcome, so it
+//! may be awaited from any executor (pyo3's, napi's, a plain `block_on`). Every method may be
+//! called concurrently from any thread.
+
+#![warn(missing_docs)]
+
+mod client;
+mod runtime;
+mod worker;
+
+pub use client::{Client, ConnectOptions};
+pub use reseolio_core::store::{
+    JobCompleteResult, JobHeartbeatResult, JobListParams, JobListResult, JobOrder,
+};
+pub use reseolio_core::{
+    Attempt, Backoff, ClaimedJob, EnqueueOptions, Enqueued, Error, ErrorKind, Job, JobStatus,
+    LeaseToken, Outcome, Result,
+};
+pub use runtime::runtime;
+pub use worker::{ClientTask, ClientWorker};

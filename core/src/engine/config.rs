@@ -46,6 +46,27 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// Checks the intervals against each other. Errors: InvalidArgument naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        if self.poll_interval.is_zero() {
+            return Err(Error::invalid("poll_interval must be > 0"));
+        }
+        if self.maintenance_interval.is_zero() {
+            return Err(Error::invalid("maintenance_interval must be > 0"));
+        }
+        // A live node heartbeats once per maintenance interval; with a node timeout not well
+        // above it, live nodes would judge each other dead and rescue each other's jobs.
+        if self.node_timeout < self.maintenance_interval * 3 {
+            return Err(Error::invalid(format!(
+                "node_timeout ({:?}) must be at least 3 times maintenance_interval ({:?})",
+                self.node_timeout, self.maintenance_interval
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineConfig")

@@ -1,8 +1,9 @@
 //! The maintenance loop every engine runs: heartbeat this node, find dead nodes, rescue jobs whose
 //! lease expired or whose process died, and prune old finished jobs.
 //!
-//! On SQLite every process runs it; each pass is a write transaction, so two processes rescuing
-//! at once cannot both move a job (the second finds it no longer RUNNING).
+//! On SQLite every process runs it (there is no leader yet). A pass is several store calls; the
+//! one that matters, `job_rescue`, is a single write transaction that re-reads each job, so two
+//! processes rescuing at once cannot both move a job (the second finds it no longer RUNNING).
 
 use super::liveness;
 use super::{jitter_sample, Inner};

@@ -75,14 +75,17 @@ impl Engine {
     /// Errors: InvalidArgument for a bad URL, a file that is not a SQLite database, a read-only
     /// file or a newer schema; Unavailable when the file stayed locked.
     pub fn open(url: &str, config: EngineConfig) -> Result<Engine> {
+        config.validate()?;
         let store: Arc<dyn Store> = match StorageUrl::parse(url)? {
             StorageUrl::Sqlite(c) => Arc::new(SqliteStore::open(&c)?),
         };
-        Ok(Self::with_store(store, config))
+        Self::with_store(store, config)
     }
 
-    /// Starts an engine over an opened store (tests, other backends).
-    pub fn with_store(store: Arc<dyn Store>, config: EngineConfig) -> Engine {
+    /// Starts an engine over an opened store (tests, other backends). Must be called inside a
+    /// Tokio runtime. Errors: InvalidArgument for an inconsistent config.
+    pub fn with_store(store: Arc<dyn Store>, config: EngineConfig) -> Result<Engine> {
+        config.validate()?;
         let (stop, _) = watch::channel(false);
         let inner = Arc::new(Inner {
             store,
@@ -97,7 +100,7 @@ impl Engine {
             let handle = tokio::spawn(maintenance::run(inner.clone(), inner.stop.subscribe()));
             *inner.maintenance.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
         }
-        Engine { inner }
+        Ok(Engine { inner })
     }
 
     /// This engine instance's id (its node id in the store).
@@ -182,7 +185,7 @@ impl Engine {
         Ok(attempts)
     }
 
-    /// Cancels a PENDING, FAILED or RUNNING job; it never runs again. A RUNNING job's task is
+    /// Cancels a PENDING, FAILED or RUNNING job; it does not run again unless retried. A RUNNING job's task is
     /// told at once in this process (through [`Task::cancelled`]) and at its next heartbeat
     /// elsewhere; its completion is refused.
     ///
@@ -232,7 +235,8 @@ impl Engine {
         self.inner.check_open()?;
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let signals = &self.inner.signals;
-        let notify = signals.watch(id);
+        // The guard owns the only reference this call holds, so that dropping it (on any exit)
+        // lets `unwatch` see the last waiter go and remove the entry.
         struct Unwatch<'a>(&'a Signals, &'a str, Option<Arc<tokio::sync::Notify>>);
         impl Drop for Unwatch<'_> {
             fn drop(&mut self) {
@@ -241,7 +245,8 @@ impl Engine {
                 }
             }
         }
-        let _guard = Unwatch(signals, id, Some(notify.clone()));
+        let guard = Unwatch(signals, id, Some(signals.watch(id)));
+        let notify = guard.2.as_deref().expect("set above");
         loop {
             let notified = notify.notified();
             tokio::pin!(notified);
@@ -315,3 +320,35 @@ impl Engine {
 }
 
 pub use maintenance::Report as MaintenanceReport;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn waiting_for_results_leaves_no_waiter_entries_behind() {
+        let e = Engine::open("sqlite::memory:", EngineConfig::default()).unwrap();
+        let job = e
+            .enqueue("f", vec![], EnqueueOptions::default())
+            .await
+            .unwrap();
+        let timed_out = e
+            .await_result(&job.job_id, Some(Duration::from_millis(20)))
+            .await;
+        assert_eq!(timed_out.unwrap_err().kind(), ErrorKind::Timeout);
+        e.cancel(&job.job_id).await.unwrap();
+        e.await_result(&job.job_id, None).await.unwrap();
+        assert_eq!(e.inner.signals.watched(), 0);
+    }
+
+    #[test]
+    fn inconsistent_intervals_are_refused() {
+        let config = EngineConfig {
+            maintenance_interval: Duration::from_secs(5),
+            node_timeout: Duration::from_secs(10),
+            ..Default::default()
+        };
+        let err = Engine::open("sqlite::memory:", config).err().unwrap();
+        assert!(err.message().contains("node_timeout"), "{}", err.message());
+    }
+}

@@ -12,8 +12,9 @@ pub(crate) struct Signals {
     pub(crate) job_available: Notify,
     /// Waiters of a job's end, by job id.
     finished: Mutex<HashMap<String, Arc<Notify>>>,
-    /// The cancel switch of every task held by a worker of this process, by job id.
-    running: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// The cancel switch of the task holding each job in this process, by job id, with the lease
+    /// it belongs to (a job rescued and claimed again replaces an older lease's switch).
+    running: Mutex<HashMap<String, (i64, watch::Sender<bool>)>>,
 }
 
 impl Signals {
@@ -32,6 +33,15 @@ impl Signals {
         }
     }
 
+    /// How many jobs have waiters (a leak check for tests).
+    #[cfg(test)]
+    pub(crate) fn watched(&self) -> usize {
+        self.finished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
     /// Wakes the waiters of `job_id`.
     pub(crate) fn finished(&self, job_id: &str) {
         let map = self.finished.lock().unwrap_or_else(|p| p.into_inner());
@@ -41,21 +51,26 @@ impl Signals {
     }
 
     /// Registers a task's cancel switch; returns the receiving end for the task.
-    pub(crate) fn track_running(&self, job_id: &str) -> watch::Receiver<bool> {
+    pub(crate) fn track_running(&self, job_id: &str, lease: i64) -> watch::Receiver<bool> {
         let (tx, rx) = watch::channel(false);
-        self.running
+        let old = self
+            .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(job_id.to_string(), tx);
+            .insert(job_id.to_string(), (lease, tx));
+        // An older lease of the same job is lost by definition: tell its task.
+        if let Some((_, old)) = old {
+            let _ = old.send(true);
+        }
         rx
     }
 
-    /// Forgets a task's cancel switch once its worker let go of it.
-    pub(crate) fn untrack_running(&self, job_id: &str) {
-        self.running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(job_id);
+    /// Forgets a task's cancel switch once its worker let go of it; a newer lease's stays.
+    pub(crate) fn untrack_running(&self, job_id: &str, lease: i64) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running.get(job_id).is_some_and(|(l, _)| *l == lease) {
+            running.remove(job_id);
+        }
     }
 
     /// Tells the task holding `job_id` in this process, if any, that it was cancelled.
@@ -66,7 +81,7 @@ impl Signals {
             .unwrap_or_else(|p| p.into_inner())
             .get(job_id)
         {
-            let _ = tx.send(true);
+            let _ = tx.1.send(true);
         }
     }
 }

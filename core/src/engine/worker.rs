@@ -66,8 +66,10 @@ struct Shared {
     names: Vec<String>,
     concurrency: u32,
     slots: Arc<Semaphore>,
-    /// The slot of every job this worker holds, by job id.
-    held: Mutex<HashMap<String, (i64, OwnedSemaphorePermit)>>,
+    /// The slot of every job this worker holds, by lease token. Keyed by token, not job id: a
+    /// job rescued from a stuck handler and claimed again by this worker holds two slots until
+    /// the stuck handler lets go, so the worker never runs more than `concurrency` handlers.
+    held: Mutex<HashMap<LeaseToken, OwnedSemaphorePermit>>,
     stop: watch::Sender<bool>,
 }
 
@@ -75,12 +77,10 @@ impl Shared {
     /// Lets go of a job: frees its slot and its cancel switch.
     fn let_go(&self, token: &LeaseToken) {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        if held
-            .get(&token.job_id)
-            .is_some_and(|(l, _)| *l == token.lease)
-        {
-            held.remove(&token.job_id);
-            self.engine.signals.untrack_running(&token.job_id);
+        if held.remove(token).is_some() {
+            self.engine
+                .signals
+                .untrack_running(&token.job_id, token.lease);
         }
     }
 }
@@ -242,11 +242,8 @@ impl Worker {
             .held
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(id, (lease, _))| LeaseToken {
-                job_id: id.clone(),
-                lease: *lease,
-            })
+            .keys()
+            .cloned()
             .collect();
         for token in left {
             self.shared.engine.signals.cancel_running(&token.job_id);
@@ -291,9 +288,18 @@ async fn fetch(shared: Arc<Shared>, tx: mpsc::Sender<Task>, mut stop: watch::Rec
         if *stop.borrow() {
             return;
         }
+        // Completions of one group commit are answered together and free their slots within
+        // microseconds of each other: let them run, so that one claim fills all of those slots
+        // (one write) instead of one claim per slot.
         let mut permits = vec![first];
-        while let Ok(p) = shared.slots.clone().try_acquire_owned() {
-            permits.push(p);
+        for _ in 0..4 {
+            while let Ok(p) = shared.slots.clone().try_acquire_owned() {
+                permits.push(p);
+            }
+            if permits.len() == shared.concurrency as usize {
+                break;
+            }
+            tokio::task::yield_now().await;
         }
         // Armed before the claim, so an enqueue that lands during the claim still wakes us.
         let notified = engine.signals.job_available.notified();
@@ -315,12 +321,14 @@ async fn fetch(shared: Arc<Shared>, tx: mpsc::Sender<Task>, mut stop: watch::Rec
                 let got = jobs.len();
                 for job in jobs {
                     let permit = permits.pop().expect("never claims more than free slots");
-                    let cancelled = engine.signals.track_running(&job.token.job_id);
+                    let cancelled = engine
+                        .signals
+                        .track_running(&job.token.job_id, job.token.lease);
                     shared
                         .held
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
-                        .insert(job.token.job_id.clone(), (job.token.lease, permit));
+                        .insert(job.token.clone(), permit);
                     let token = job.token.clone();
                     if tx.send(Task { job, cancelled }).await.is_err() {
                         // The worker is gone: the job is left to lease expiry.
@@ -329,6 +337,8 @@ async fn fetch(shared: Arc<Shared>, tx: mpsc::Sender<Task>, mut stop: watch::Rec
                 }
                 got
             }
+            // The engine was shut down under the worker: stop, so that `poll` reports it.
+            Err(e) if e.kind() == ErrorKind::ShutDown => return,
             Err(e) => {
                 tracing::warn!(error = %e, "claim failed; retrying after the poll interval");
                 0

@@ -6,6 +6,9 @@ use crate::error::{Error, Result};
 /// The longest function name and idempotency key, in bytes.
 pub const MAX_NAME_BYTES: usize = 255;
 
+/// The longest per-attempt timeout: 30 days. Longer work should heartbeat.
+pub const MAX_TIMEOUT_MS: i64 = 30 * 24 * 3600 * 1000;
+
 /// Limits set by the engine's configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -119,9 +122,9 @@ impl EnqueueOptions {
             )));
         }
         let timeout_ms = self.timeout_ms.unwrap_or(30_000);
-        if timeout_ms < 1 {
+        if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
             return Err(Error::invalid(format!(
-                "timeout_ms must be >= 1, got {timeout_ms}"
+                "timeout_ms must be between 1 and {MAX_TIMEOUT_MS} (30 days), got {timeout_ms}"
             )));
         }
         let run_at_ms = match (self.delay_ms, self.run_at_ms) {
@@ -229,6 +232,13 @@ mod tests {
                     ..Default::default()
                 },
                 "timeout_ms",
+            ),
+            (
+                EnqueueOptions {
+                    timeout_ms: Some(i64::MAX),
+                    ..Default::default()
+                },
+                "30 days",
             ),
             (
                 EnqueueOptions {

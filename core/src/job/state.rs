@@ -2,15 +2,12 @@
 //! the stores execute its decisions and never pick a status themselves.
 //!
 //! ```text
-//!            enqueue                 claim                 success
-//!   ────────► PENDING ─────────────► RUNNING ─────────────► SUCCESS
-//!               ▲  │                  │  │  │
-//!        retry  │  │ cancel   failure │  │  │ failure, attempts left
-//!     (explicit)│  ▼  (retryable, attempts │  │ or lease lost ──────► FAILED ──claim──► RUNNING
-//!           CANCELLED ◄─── cancel ────┘  │                            │
-//!               ▲                        │ not retryable or           │ cancel
-//!               │                        ▼ attempts exhausted         ▼
-//!               └────── retry ─────── DEAD                         CANCELLED
+//!   enqueue ──► PENDING ──claim──► RUNNING ──success──► SUCCESS
+//!                 ▲  ▲              │ │ │
+//!   release (shutdown)┘             │ │ └─failure or lost lease, attempts left──► FAILED ──claim──► RUNNING
+//!                 │                 │ └───failure not retryable, or attempts exhausted──► DEAD
+//!                 │                 └─────cancel (also from PENDING and FAILED)──────────► CANCELLED
+//!                 └──────────── explicit retry (from DEAD or CANCELLED) ◄──────────────────┘
 //! ```
 //! See `docs/state-machine.md` for the same table in prose.
 

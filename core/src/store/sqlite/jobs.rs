@@ -169,20 +169,25 @@ pub(crate) fn job_claim_available(conn: &Connection, p: JobClaimParams) -> Resul
         Value::Text(p.node_id.clone()),
         Value::Integer(p.limit as i64),
     ];
-    let names = if p.names.is_empty() {
-        String::new()
+    // The claim must walk a partial index of claimable rows only: left to itself, the planner
+    // picks the by-name list index for a name filter and scans every finished job of that name.
+    let (index, names) = if p.names.is_empty() {
+        ("reseolio_jobs_claimable", String::new())
     } else {
         // Numbered after the four fixed parameters: a bare `?` would take number 4 here.
         let marks: Vec<String> = (0..p.names.len()).map(|i| format!("?{}", i + 5)).collect();
         args.extend(p.names.iter().map(|n| Value::Text(n.clone())));
-        format!("AND name IN ({})", marks.join(","))
+        (
+            "reseolio_jobs_claimable_by_name",
+            format!("AND name IN ({})", marks.join(",")),
+        )
     };
     // The inner SELECT walks the partial index of claimable jobs in claim order; the status
     // literals must match the index's WHERE for SQLite to use it.
     let sql = format!(
         "UPDATE reseolio_jobs SET status = 'RUNNING', attempt = attempt + 1, lease = lease + 1, \
          started_at = ?1, lease_expires_at = ?1 + timeout_ms, worker_id = ?2, node_id = ?3 \
-         WHERE id IN (SELECT id FROM reseolio_jobs WHERE status IN ('PENDING', 'FAILED') \
+         WHERE id IN (SELECT id FROM reseolio_jobs INDEXED BY {index} WHERE status IN ('PENDING', 'FAILED') \
             AND run_at <= ?1 {names} ORDER BY priority DESC, run_at, id LIMIT ?4) \
          RETURNING id, name, args, attempt, max_attempts, timeout_ms, lease, lease_expires_at, \
             created_at, run_at, priority"
@@ -508,7 +513,7 @@ pub(crate) fn job_rescue(conn: &Connection, p: JobRescueParams) -> Result<Vec<Jo
             &h,
             FailureKind::LeaseLost,
             &error,
-            p.jitter_sample,
+            spread_sample(p.jitter_sample, &id),
             p.now_ms,
         )?;
         finish_attempt(conn, &id, lease, p.now_ms, outcome, Some(&error))?;
@@ -519,6 +524,16 @@ pub(crate) fn job_rescue(conn: &Connection, p: JobRescueParams) -> Result<Vec<Jo
         });
     }
     Ok(rescued)
+}
+
+/// A per-job jitter sample from the call's one sample, so that the jobs of one dead node do not
+/// all retry at the same instant. Deterministic for a given (sample, id).
+fn spread_sample(sample: f64, id: &str) -> f64 {
+    let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    let unit = ((sample + 1.0) / 2.0 + (h % 10_000) as f64 / 10_000.0).fract();
+    unit * 2.0 - 1.0
 }
 
 pub(crate) fn job_prune(conn: &Connection, p: JobPruneParams) -> Result<u64> {

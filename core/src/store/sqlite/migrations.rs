@@ -38,11 +38,12 @@ const MIGRATIONS: &[&str] = &[
         ON reseolio_jobs (name, idempotency_key) WHERE idempotency_key IS NOT NULL;
     CREATE INDEX reseolio_jobs_claimable
         ON reseolio_jobs (priority DESC, run_at, id) WHERE status IN ('PENDING', 'FAILED');
+    CREATE INDEX reseolio_jobs_claimable_by_name
+        ON reseolio_jobs (name, priority DESC, run_at, id) WHERE status IN ('PENDING', 'FAILED');
     CREATE INDEX reseolio_jobs_running
         ON reseolio_jobs (lease_expires_at) WHERE status = 'RUNNING';
     CREATE INDEX reseolio_jobs_finished
         ON reseolio_jobs (completed_at) WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED');
-    CREATE INDEX reseolio_jobs_status_created ON reseolio_jobs (status, created_at);
     CREATE INDEX reseolio_jobs_name_created ON reseolio_jobs (name, created_at);
     CREATE INDEX reseolio_jobs_created ON reseolio_jobs (created_at);
 

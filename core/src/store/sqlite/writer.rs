@@ -15,6 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// A request queued for the writer: run inside the shared transaction, then told the commit's fate.
@@ -132,7 +133,7 @@ impl Drop for Writer {
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteOp>>, max_batch: usize) {
     let mut batch: Vec<Box<dyn WriteOp>> = Vec::with_capacity(max_batch);
-    while let Ok(first) = rx.recv() {
+    while let Some(first) = next_request(&rx) {
         batch.push(first);
         while batch.len() < max_batch {
             match rx.try_recv() {
@@ -149,29 +150,59 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteOp>>, max_batch
     drop(conn);
 }
 
-fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteOp>]) -> Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(map_sqlite)?;
-    for op in batch.iter_mut() {
-        let step = conn
-            .execute_batch("SAVEPOINT op")
-            .map_err(map_sqlite)
-            .map(|()| op.run(conn))
-            .and_then(|ok| {
-                let sql = if ok {
-                    "RELEASE op"
-                } else {
-                    "ROLLBACK TO op; RELEASE op"
-                };
-                conn.execute_batch(sql).map_err(map_sqlite)
-            });
-        if let Err(e) = step {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
+/// The next request, or `None` once every sender is gone. Spins briefly before parking: a
+/// request usually follows within microseconds (the reply to the last batch wakes its caller,
+/// which often writes again), and waking a parked thread costs more than the spin.
+fn next_request(rx: &mpsc::Receiver<Box<dyn WriteOp>>) -> Option<Box<dyn WriteOp>> {
+    let spin_until = Instant::now() + SPIN;
+    loop {
+        match rx.try_recv() {
+            Ok(op) => return Some(op),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) if Instant::now() < spin_until => {
+                std::thread::yield_now()
+            }
+            Err(mpsc::TryRecvError::Empty) => return rx.recv().ok(),
         }
     }
-    if let Err(e) = conn.execute_batch("COMMIT") {
-        let _ = conn.execute_batch("ROLLBACK");
-        return Err(map_sqlite(e));
+}
+
+const SPIN: Duration = Duration::from_micros(50);
+
+fn exec(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(|_| ())
+        .map_err(map_sqlite)
+}
+
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteOp>]) -> Result<()> {
+    exec(conn, "BEGIN IMMEDIATE")?;
+    // A lone request needs no savepoint: if it fails, the whole transaction is rolled back.
+    if let [op] = batch {
+        if !op.run(conn) {
+            let _ = exec(conn, "ROLLBACK");
+            return Ok(());
+        }
+    } else {
+        for op in batch.iter_mut() {
+            let step = exec(conn, "SAVEPOINT op")
+                .map(|()| op.run(conn))
+                .and_then(|ok| {
+                    if !ok {
+                        exec(conn, "ROLLBACK TO op")?;
+                    }
+                    exec(conn, "RELEASE op")
+                });
+            if let Err(e) = step {
+                let _ = exec(conn, "ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+    if let Err(e) = exec(conn, "COMMIT") {
+        let _ = exec(conn, "ROLLBACK");
+        return Err(e);
     }
     Ok(())
 }

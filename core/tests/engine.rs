@@ -660,3 +660,77 @@ async fn shutdown_hands_back_unfinished_jobs_without_counting_the_attempt() {
         .unwrap_err();
     assert_eq!(late.kind(), ErrorKind::Conflict);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_a_free_slot_gets_an_in_process_job_in_the_enqueue_commit() {
+    // A long poll interval keeps the idle fetcher asleep (holding no slot) once it found nothing.
+    let idle = EngineConfig {
+        poll_interval: Duration::from_secs(30),
+        ..quick()
+    };
+    let e = Engine::open("sqlite::memory:", idle).unwrap();
+    let w = worker(&e, &["f"], 1);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let job = e
+        .enqueue("f", vec![], EnqueueOptions::default())
+        .await
+        .unwrap();
+    // Claimed by the enqueue itself: RUNNING the moment enqueue returns.
+    assert_eq!(e.get(&job.job_id).await.unwrap().status, JobStatus::Running);
+    let task = w.poll().await.unwrap();
+    assert_eq!(task.token().job_id, job.job_id);
+    // No free slot now: the next job waits as PENDING, and names are respected.
+    let second = e
+        .enqueue("f", vec![], EnqueueOptions::default())
+        .await
+        .unwrap();
+    let other = e
+        .enqueue("g", vec![], EnqueueOptions::default())
+        .await
+        .unwrap();
+    let delayed = e
+        .enqueue(
+            "f",
+            vec![],
+            EnqueueOptions {
+                delay_ms: Some(60_000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for id in [&second.job_id, &other.job_id, &delayed.job_id] {
+        assert_eq!(e.get(id).await.unwrap().status, JobStatus::Pending);
+    }
+    w.complete(task.token(), Outcome::Success(vec![]))
+        .await
+        .unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(2), w.poll())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.token().job_id, second.job_id);
+    assert_eq!(w.held(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_a_poll_that_is_waiting_for_work() {
+    let e = Engine::open("sqlite::memory:", quick()).unwrap();
+    let w = Arc::new(worker(&e, &[], 2));
+    let poller = {
+        let w = w.clone();
+        tokio::spawn(async move { w.poll().await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::timeout(Duration::from_secs(5), w.shutdown(Duration::from_secs(1)))
+        .await
+        .expect("shutdown does not wait for an idle poller");
+    let polled = poller.await.unwrap();
+    assert_eq!(polled.unwrap_err().kind(), ErrorKind::ShutDown);
+    // Enqueues after the shutdown are not handed to the stopped worker.
+    let job = e
+        .enqueue("f", vec![], EnqueueOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(e.get(&job.job_id).await.unwrap().status, JobStatus::Pending);
+}

@@ -88,7 +88,7 @@ pub(crate) async fn pass(inner: &Inner, prune: bool) -> Result<Report> {
         .await?;
     for r in &rescued {
         if r.status.is_terminal() {
-            inner.signals.finished(&r.job_id);
+            inner.signals.finished(&r.job_id, None);
         }
         // A rescued job's task in this process (a stuck handler) is told its lease is gone.
         inner.signals.cancel_running(&r.job_id);

@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) node_id: String,
     pub(crate) signals: Signals,
     closed: AtomicBool,
+    /// The workers of this engine, for eager dispatch of in-process enqueues.
+    pub(crate) workers: Mutex<Vec<std::sync::Weak<worker::Shared>>>,
     stop: watch::Sender<bool>,
     maintenance: Mutex<Option<JoinHandle<()>>>,
 }
@@ -93,6 +95,7 @@ impl Engine {
             node_id: uuid::Uuid::now_v7().to_string(),
             signals: Signals::default(),
             closed: AtomicBool::new(false),
+            workers: Mutex::new(Vec::new()),
             stop,
             maintenance: Mutex::new(None),
         });
@@ -130,6 +133,10 @@ impl Engine {
         options::validate_payload("args", &args, &self.inner.config.limits)?;
         let now = self.inner.now_ms();
         let resolved = options.resolve(now)?;
+        // A worker of this process with a free slot gets a due job in the enqueue's own commit.
+        let slot = (resolved.run_at_ms <= now)
+            .then(|| worker::EagerSlot::take(&self.inner, name))
+            .flatten();
         let r = self
             .inner
             .store
@@ -139,10 +146,13 @@ impl Engine {
                 args,
                 options: resolved,
                 now_ms: now,
+                claim: slot.as_ref().map(|s| s.claim()),
             })
             .await?;
-        if !r.deduplicated {
-            self.inner.signals.job_available.notify_waiters();
+        match (r.claimed, slot) {
+            (Some(job), Some(slot)) => slot.deliver(job),
+            _ if !r.deduplicated => self.inner.signals.job_available.notify_waiters(),
+            _ => {}
         }
         Ok(Enqueued {
             job_id: r.job_id,
@@ -202,7 +212,7 @@ impl Engine {
             })
             .await?;
         self.inner.signals.cancel_running(id);
-        self.inner.signals.finished(id);
+        self.inner.signals.finished(id, Some(&job));
         Ok(job)
     }
 
@@ -237,7 +247,7 @@ impl Engine {
         let signals = &self.inner.signals;
         // The guard owns the only reference this call holds, so that dropping it (on any exit)
         // lets `unwatch` see the last waiter go and remove the entry.
-        struct Unwatch<'a>(&'a Signals, &'a str, Option<Arc<tokio::sync::Notify>>);
+        struct Unwatch<'a>(&'a Signals, &'a str, Option<Arc<signals::WaitSlot>>);
         impl Drop for Unwatch<'_> {
             fn drop(&mut self) {
                 if let Some(n) = self.2.take() {
@@ -246,12 +256,16 @@ impl Engine {
             }
         }
         let guard = Unwatch(signals, id, Some(signals.watch(id)));
-        let notify = guard.2.as_deref().expect("set above");
+        let slot = guard.2.as_deref().expect("set above");
         loop {
-            let notified = notify.notified();
+            let notified = slot.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let job = self.get(id).await?;
+            // A job that finished in this process was handed over: no read needed.
+            let job = match slot.take_finished() {
+                Some(job) => job,
+                None => self.get(id).await?,
+            };
             if job.status.is_terminal() {
                 return Ok(job);
             }

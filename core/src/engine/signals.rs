@@ -2,16 +2,32 @@
 //! running tasks on their cancellation, without waiting for a poll. Work written by another
 //! process is seen by polling at the configured interval instead.
 
+use crate::job::Job;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{watch, Notify};
+
+/// Where the waiters of one job wait, and where its end is handed to them when it happens in
+/// this process, so that they need not read it back from the store.
+#[derive(Default)]
+pub(crate) struct WaitSlot {
+    pub(crate) notify: Notify,
+    pub(crate) job: Mutex<Option<Job>>,
+}
+
+impl WaitSlot {
+    /// The finished job, when this process saw it finish.
+    pub(crate) fn take_finished(&self) -> Option<Job> {
+        self.job.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
 
 #[derive(Default)]
 pub(crate) struct Signals {
     /// Woken whenever a job may have become claimable in this process.
     pub(crate) job_available: Notify,
     /// Waiters of a job's end, by job id.
-    finished: Mutex<HashMap<String, Arc<Notify>>>,
+    finished: Mutex<HashMap<String, Arc<WaitSlot>>>,
     /// The cancel switch of the task holding each job in this process, by job id, with the lease
     /// it belongs to (a job rescued and claimed again replaces an older lease's switch).
     running: Mutex<HashMap<String, (i64, watch::Sender<bool>)>>,
@@ -19,13 +35,13 @@ pub(crate) struct Signals {
 
 impl Signals {
     /// The notifier for `job_id`'s end; pair with [`Signals::unwatch`].
-    pub(crate) fn watch(&self, job_id: &str) -> Arc<Notify> {
+    pub(crate) fn watch(&self, job_id: &str) -> Arc<WaitSlot> {
         let mut map = self.finished.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(job_id.to_string()).or_default().clone()
     }
 
     /// Drops the caller's interest; the entry goes with its last waiter.
-    pub(crate) fn unwatch(&self, job_id: &str, notify: Arc<Notify>) {
+    pub(crate) fn unwatch(&self, job_id: &str, notify: Arc<WaitSlot>) {
         let mut map = self.finished.lock().unwrap_or_else(|p| p.into_inner());
         drop(notify);
         if map.get(job_id).is_some_and(|n| Arc::strong_count(n) == 1) {
@@ -42,11 +58,14 @@ impl Signals {
             .len()
     }
 
-    /// Wakes the waiters of `job_id`.
-    pub(crate) fn finished(&self, job_id: &str) {
+    /// Wakes the waiters of `job_id`, handing them the finished job when the caller has it.
+    pub(crate) fn finished(&self, job_id: &str, job: Option<&Job>) {
         let map = self.finished.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = map.get(job_id) {
-            n.notify_waiters();
+        if let Some(slot) = map.get(job_id) {
+            if let Some(job) = job {
+                *slot.job.lock().unwrap_or_else(|p| p.into_inner()) = Some(job.clone());
+            }
+            slot.notify.notify_waiters();
         }
     }
 

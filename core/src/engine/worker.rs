@@ -4,6 +4,7 @@
 use super::{jitter_sample, Inner};
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::{options, ClaimedJob, LeaseToken, Outcome};
+use crate::store::InsertClaim;
 use crate::store::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -60,8 +61,12 @@ impl Task {
     }
 }
 
-struct Shared {
+pub(crate) struct Shared {
     engine: Arc<Inner>,
+    /// The queue `poll` reads; the fetcher and eager dispatch write to it. Its capacity is the
+    /// concurrency and every task in it holds a slot, so a send never finds it full. Taken (and
+    /// so closed) by shutdown, which is what ends a `poll` waiting on it.
+    tx: Mutex<Option<mpsc::Sender<Task>>>,
     id: String,
     names: Vec<String>,
     concurrency: u32,
@@ -101,7 +106,9 @@ impl Worker {
             options::validate_name(n)?;
         }
         let (stop, stop_rx) = watch::channel(false);
+        let (tx, rx) = mpsc::channel(options.concurrency as usize);
         let shared = Arc::new(Shared {
+            tx: Mutex::new(Some(tx)),
             engine,
             id: options
                 .worker_id
@@ -112,8 +119,16 @@ impl Worker {
             held: Mutex::new(HashMap::new()),
             stop,
         });
-        let (tx, rx) = mpsc::channel(options.concurrency as usize);
-        let fetcher = tokio::spawn(fetch(shared.clone(), tx, stop_rx));
+        {
+            let mut workers = shared
+                .engine
+                .workers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            workers.retain(|w| w.strong_count() > 0);
+            workers.push(Arc::downgrade(&shared));
+        }
+        let fetcher = tokio::spawn(fetch(shared.clone(), stop_rx));
         Ok(Worker {
             shared,
             tasks: tokio::sync::Mutex::new(rx),
@@ -180,7 +195,7 @@ impl Worker {
             Ok(done) => {
                 self.shared.let_go(token);
                 if done.status.is_terminal() {
-                    engine.signals.finished(&token.job_id);
+                    engine.signals.finished(&token.job_id, done.job.as_ref());
                 }
             }
             Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {
@@ -228,6 +243,12 @@ impl Worker {
         if let Some(f) = fetcher {
             let _ = f.await;
         }
+        // Closing the queue ends a `poll` that waits on it, which frees the lock taken below.
+        self.shared
+            .tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         {
             let mut rx = self.tasks.lock().await;
             rx.close();
@@ -278,7 +299,7 @@ impl Drop for Worker {
 
 /// The fetcher: waits for a free slot, claims as many due jobs as there are free slots (one
 /// write, shared with whatever else is committing), and queues them for `poll`.
-async fn fetch(shared: Arc<Shared>, tx: mpsc::Sender<Task>, mut stop: watch::Receiver<bool>) {
+async fn fetch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let engine = shared.engine.clone();
     loop {
         let first = tokio::select! {
@@ -321,19 +342,7 @@ async fn fetch(shared: Arc<Shared>, tx: mpsc::Sender<Task>, mut stop: watch::Rec
                 let got = jobs.len();
                 for job in jobs {
                     let permit = permits.pop().expect("never claims more than free slots");
-                    let cancelled = engine
-                        .signals
-                        .track_running(&job.token.job_id, job.token.lease);
-                    shared
-                        .held
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(job.token.clone(), permit);
-                    let token = job.token.clone();
-                    if tx.send(Task { job, cancelled }).await.is_err() {
-                        // The worker is gone: the job is left to lease expiry.
-                        shared.let_go(&token);
-                    }
+                    hand_over(&shared, job, permit);
                 }
                 got
             }
@@ -353,5 +362,82 @@ async fn fetch(shared: Arc<Shared>, tx: mpsc::Sender<Task>, mut stop: watch::Rec
             _ = tokio::time::sleep(engine.config.poll_interval) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// Queues a claimed job for `poll`, holding its slot. If the worker stopped meanwhile, the job is
+/// handed back at once rather than left to its lease.
+fn hand_over(shared: &Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
+    let engine = &shared.engine;
+    let cancelled = engine
+        .signals
+        .track_running(&job.token.job_id, job.token.lease);
+    let token = job.token.clone();
+    shared
+        .held
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(token.clone(), permit);
+    let sent = match &*shared.tx.lock().unwrap_or_else(|p| p.into_inner()) {
+        Some(tx) => tx.try_send(Task { job, cancelled }).is_ok(),
+        None => false,
+    };
+    if !sent {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let engine = &shared.engine;
+            let _ = engine
+                .store
+                .job_release(JobReleaseParams {
+                    job_id: token.job_id.clone(),
+                    lease: token.lease,
+                    now_ms: engine.now_ms(),
+                })
+                .await;
+            shared.let_go(&token);
+            engine.signals.job_available.notify_waiters();
+        });
+    }
+}
+
+/// A free slot of a worker of this process, taken by an enqueue so that the new job can be
+/// claimed in the enqueue's own transaction (see [`crate::store::JobInsertParams::claim`]).
+/// Dropping it gives the slot back.
+pub(crate) struct EagerSlot {
+    shared: Arc<Shared>,
+    permit: OwnedSemaphorePermit,
+}
+
+impl EagerSlot {
+    /// Takes a free slot of a running worker that runs `name`, if any.
+    pub(crate) fn take(engine: &Inner, name: &str) -> Option<EagerSlot> {
+        let workers: Vec<Arc<Shared>> = engine
+            .workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .collect();
+        workers.into_iter().find_map(|w| {
+            let runs_it = w.names.is_empty() || w.names.iter().any(|n| n == name);
+            if !runs_it || *w.stop.borrow() {
+                return None;
+            }
+            let permit = w.slots.clone().try_acquire_owned().ok()?;
+            Some(EagerSlot { shared: w, permit })
+        })
+    }
+
+    /// Who claims, for the insert.
+    pub(crate) fn claim(&self) -> InsertClaim {
+        InsertClaim {
+            worker_id: self.shared.id.clone(),
+            node_id: self.shared.engine.node_id.clone(),
+        }
+    }
+
+    /// Hands the job claimed at insert to the worker.
+    pub(crate) fn deliver(self, job: ClaimedJob) {
+        hand_over(&self.shared, job, self.permit);
     }
 }

@@ -19,6 +19,7 @@ fn insert_params(id: &str, name: &str, opts: EnqueueOptions) -> JobInsertParams 
         args: format!("[\"{id}\"]").into_bytes(),
         options: opts.resolve(T0).expect("valid options"),
         now_ms: T0,
+        claim: None,
     }
 }
 
@@ -97,7 +98,8 @@ pub async fn idempotency_key_deduplicates_per_name(s: Arc<dyn Store>) {
         again,
         JobInsertResult {
             job_id: "a".into(),
-            deduplicated: true
+            deduplicated: true,
+            claimed: None
         }
     );
     let err = s
@@ -108,6 +110,48 @@ pub async fn idempotency_key_deduplicates_per_name(s: Arc<dyn Store>) {
     insert(&s, "c", "refund", key()).await;
     let total = s.job_list(JobListParams::default()).await.unwrap().total;
     assert_eq!(total, 2);
+}
+
+/// An insert that asks for a claim claims a due new job in the same call, and only that.
+pub async fn insert_can_claim_a_due_job_at_once(s: Arc<dyn Store>) {
+    let claim = || {
+        Some(InsertClaim {
+            worker_id: "w9".into(),
+            node_id: "n9".into(),
+        })
+    };
+    let mut p = insert_params("now", "f", EnqueueOptions::default());
+    p.claim = claim();
+    let r = s.job_insert(p).await.unwrap();
+    let c = r.claimed.expect("a due job is claimed");
+    assert_eq!((c.token.job_id.as_str(), c.attempt), ("now", 1));
+    let j = get(&s, "now").await;
+    assert_eq!(
+        (j.status, j.worker_id.as_deref()),
+        (JobStatus::Running, Some("w9"))
+    );
+    let attempts = s
+        .attempt_list(AttemptListParams {
+            job_id: "now".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!((attempts.len(), attempts[0].node_id.as_str()), (1, "n9"));
+    let mut later = insert_params(
+        "later",
+        "f",
+        EnqueueOptions {
+            delay_ms: Some(10),
+            idempotency_key: Some("k".into()),
+            ..Default::default()
+        },
+    );
+    later.claim = claim();
+    assert!(s.job_insert(later.clone()).await.unwrap().claimed.is_none());
+    assert_eq!(get(&s, "later").await.status, JobStatus::Pending);
+    later.id = "dup".into();
+    let dup = s.job_insert(later).await.unwrap();
+    assert!(dup.deduplicated && dup.claimed.is_none());
 }
 
 /// Unknown ids are NotFound everywhere.
@@ -223,6 +267,11 @@ pub async fn success_stores_result_and_attempt(s: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(r.status, JobStatus::Success);
     let j = get(&s, "a").await;
+    assert_eq!(
+        r.job.as_ref(),
+        Some(&j),
+        "a finished job comes back as stored"
+    );
     assert_eq!(j.status, JobStatus::Success);
     assert_eq!(j.result.as_deref(), Some(&b"42"[..]));
     assert_eq!((j.started_at, j.completed_at), (Some(T0 + 5), Some(T0 + 9)));
@@ -263,6 +312,7 @@ pub async fn failures_back_off_then_die(s: Arc<dyn Store>) {
             .await
             .unwrap();
         assert_eq!(r.status, JobStatus::Failed);
+        assert!(r.job.is_none(), "only finished jobs come back");
         assert_eq!(r.next_attempt, Some(n + 1));
         assert_eq!(r.next_run_at, Some(now + delay));
         assert!(
@@ -287,6 +337,7 @@ pub async fn failures_back_off_then_die(s: Arc<dyn Store>) {
         .unwrap();
     assert_eq!((r.status, r.next_attempt), (JobStatus::Dead, None));
     let j = get(&s, "a").await;
+    assert_eq!(r.job.as_ref(), Some(&j));
     assert_eq!(j.last_error.as_deref(), Some("boom 3"));
     assert_eq!(j.attempt, 3);
     assert_eq!(
@@ -714,6 +765,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@cases $make;
             insert_then_get_round_trips,
             idempotency_key_deduplicates_per_name,
+            insert_can_claim_a_due_job_at_once,
             unknown_ids_are_not_found,
             claim_order_due_time_names_and_exclusivity,
             claim_respects_limit,

@@ -28,6 +28,7 @@ use async_trait::async_trait;
 pub trait Store: Send + Sync + 'static {
     /// Inserts a job, or returns the existing one with the same (name, idempotency key).
     /// Deduplication is enforced by a unique index, so it holds across threads and processes.
+    /// With `claim` set, a new job that is due is also claimed, in the same transaction.
     async fn job_insert(&self, params: JobInsertParams) -> Result<JobInsertResult>;
 
     /// Reads one job. NotFound if the id is unknown.

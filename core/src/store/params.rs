@@ -15,15 +15,29 @@ pub struct JobInsertParams {
     pub options: ResolvedOptions,
     /// Enqueue time.
     pub now_ms: i64,
+    /// When set, a new job that is due now is claimed in the same transaction for this worker
+    /// (the engine passes it when a worker of this process has a free slot for the name).
+    pub claim: Option<InsertClaim>,
+}
+
+/// The worker that claims a job at insert, see [`JobInsertParams::claim`].
+#[derive(Debug, Clone)]
+pub struct InsertClaim {
+    /// The claiming worker.
+    pub worker_id: String,
+    /// The claiming engine instance.
+    pub node_id: String,
 }
 
 /// The answer of [`super::Store::job_insert`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobInsertResult {
     /// The id of the job: the new one, or the existing one when deduplicated.
     pub job_id: String,
     /// True when an existing job with the same (name, idempotency key) was returned.
     pub deduplicated: bool,
+    /// The claim, when [`JobInsertParams::claim`] was set and the new job was due.
+    pub claimed: Option<crate::job::ClaimedJob>,
 }
 
 /// For [`super::Store::job_get`].
@@ -113,7 +127,7 @@ pub struct JobCompleteParams {
 }
 
 /// The answer of [`super::Store::job_complete`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobCompleteResult {
     /// The job's status now.
     pub status: JobStatus,
@@ -121,6 +135,9 @@ pub struct JobCompleteResult {
     pub next_attempt: Option<u32>,
     /// When the next attempt is due, when one is scheduled.
     pub next_run_at: Option<i64>,
+    /// The job as stored after this call, when it reached SUCCESS or DEAD (so that waiters in
+    /// this process get it without reading it back).
+    pub job: Option<crate::job::Job>,
 }
 
 /// For [`super::Store::job_heartbeat`].

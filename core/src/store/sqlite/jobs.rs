@@ -81,9 +81,25 @@ pub(crate) fn job_insert(conn: &Connection, p: JobInsertParams) -> Result<JobIns
         })
         .map_err(map_sqlite)?;
     if inserted == 1 {
+        // Handed straight to an idle worker of this process, in the same transaction: one
+        // commit instead of two, and no fetcher round trip.
+        let claimed = match &p.claim {
+            Some(c) if o.run_at_ms <= p.now_ms => claim_where(
+                conn,
+                "id = ?4",
+                vec![Value::Text(p.id.clone())],
+                &c.worker_id,
+                &c.node_id,
+                p.now_ms,
+            )?
+            .pop()
+            .map(|(_, job)| job),
+            _ => None,
+        };
         return Ok(JobInsertResult {
             job_id: p.id,
             deduplicated: false,
+            claimed,
         });
     }
     let existing: Option<String> = conn
@@ -97,6 +113,7 @@ pub(crate) fn job_insert(conn: &Connection, p: JobInsertParams) -> Result<JobIns
         Some(job_id) => Ok(JobInsertResult {
             job_id,
             deduplicated: true,
+            claimed: None,
         }),
         None => Err(Error::internal(format!(
             "job id '{}' collided with an existing job",
@@ -163,18 +180,14 @@ pub(crate) fn job_claim_available(conn: &Connection, p: JobClaimParams) -> Resul
     if p.limit == 0 {
         return Ok(vec![]);
     }
-    let mut args: Vec<Value> = vec![
-        Value::Integer(p.now_ms),
-        Value::Text(p.worker_id.clone()),
-        Value::Text(p.node_id.clone()),
-        Value::Integer(p.limit as i64),
-    ];
+    let mut args: Vec<Value> = vec![Value::Integer(p.limit as i64)];
     // The claim must walk a partial index of claimable rows only: left to itself, the planner
     // picks the by-name list index for a name filter and scans every finished job of that name.
+    // The status literals must match the index's WHERE for SQLite to use it.
     let (index, names) = if p.names.is_empty() {
         ("reseolio_jobs_claimable", String::new())
     } else {
-        // Numbered after the four fixed parameters: a bare `?` would take number 4 here.
+        // Numbered after the fixed parameters (?1 to ?4): a bare `?` would reuse a number.
         let marks: Vec<String> = (0..p.names.len()).map(|i| format!("?{}", i + 5)).collect();
         args.extend(p.names.iter().map(|n| Value::Text(n.clone())));
         (
@@ -182,20 +195,47 @@ pub(crate) fn job_claim_available(conn: &Connection, p: JobClaimParams) -> Resul
             format!("AND name IN ({})", marks.join(",")),
         )
     };
-    // The inner SELECT walks the partial index of claimable jobs in claim order; the status
-    // literals must match the index's WHERE for SQLite to use it.
+    let filter = format!(
+        "id IN (SELECT id FROM reseolio_jobs INDEXED BY {index} WHERE status IN ('PENDING', 'FAILED') \
+         AND run_at <= ?1 {names} ORDER BY priority DESC, run_at, id LIMIT ?4)"
+    );
+    let mut claimed = claim_where(conn, &filter, args, &p.worker_id, &p.node_id, p.now_ms)?;
+    claimed.sort_by(|(pa, a), (pb, b)| {
+        pb.cmp(pa)
+            .then(a.run_at.cmp(&b.run_at))
+            .then(a.token.job_id.cmp(&b.token.job_id))
+    });
+    Ok(claimed.into_iter().map(|(_, c)| c).collect())
+}
+
+/// Claims the rows matching `filter` (SQL over ?1 = now, ?2 = worker, ?3 = node, then `args`
+/// from ?4 on): each becomes RUNNING under a new lease and gets an attempt row. Returns each
+/// claimed job with its priority.
+fn claim_where(
+    conn: &Connection,
+    filter: &str,
+    args: Vec<Value>,
+    worker_id: &str,
+    node_id: &str,
+    now_ms: i64,
+) -> Result<Vec<(i32, ClaimedJob)>> {
+    let mut all: Vec<Value> = vec![
+        Value::Integer(now_ms),
+        Value::Text(worker_id.to_string()),
+        Value::Text(node_id.to_string()),
+    ];
+    all.extend(args);
     let sql = format!(
         "UPDATE reseolio_jobs SET status = 'RUNNING', attempt = attempt + 1, lease = lease + 1, \
          started_at = ?1, lease_expires_at = ?1 + timeout_ms, worker_id = ?2, node_id = ?3 \
-         WHERE id IN (SELECT id FROM reseolio_jobs INDEXED BY {index} WHERE status IN ('PENDING', 'FAILED') \
-            AND run_at <= ?1 {names} ORDER BY priority DESC, run_at, id LIMIT ?4) \
+         WHERE {filter} \
          RETURNING id, name, args, attempt, max_attempts, timeout_ms, lease, lease_expires_at, \
             created_at, run_at, priority"
     );
-    let mut claimed: Vec<(i32, ClaimedJob)> = conn
+    let claimed: Vec<(i32, ClaimedJob)> = conn
         .prepare_cached(&sql)
         .and_then(|mut s| {
-            s.query_map(params_from_iter(args.iter()), |r| {
+            s.query_map(params_from_iter(all.iter()), |r| {
                 Ok((
                     r.get::<_, i32>(10)?,
                     ClaimedJob {
@@ -217,11 +257,6 @@ pub(crate) fn job_claim_available(conn: &Connection, p: JobClaimParams) -> Resul
             .collect::<rusqlite::Result<Vec<_>>>()
         })
         .map_err(map_sqlite)?;
-    claimed.sort_by(|(pa, a), (pb, b)| {
-        pb.cmp(pa)
-            .then(a.run_at.cmp(&b.run_at))
-            .then(a.token.job_id.cmp(&b.token.job_id))
-    });
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO reseolio_attempts (job_id, attempt, lease, worker_id, node_id, started_at) \
@@ -234,13 +269,13 @@ pub(crate) fn job_claim_available(conn: &Connection, p: JobClaimParams) -> Resul
                 c.token.job_id,
                 c.attempt,
                 c.token.lease,
-                p.worker_id,
-                p.node_id,
-                p.now_ms
+                worker_id,
+                node_id,
+                now_ms
             ])
             .map_err(map_sqlite)?;
     }
-    Ok(claimed.into_iter().map(|(_, c)| c).collect())
+    Ok(claimed)
 }
 
 /// The columns a transition needs, read inside the write transaction.
@@ -364,6 +399,7 @@ pub(crate) fn job_complete(conn: &Connection, p: JobCompleteParams) -> Result<Jo
                 status: t.to,
                 next_attempt: None,
                 next_run_at: None,
+                job: Some(job_get(conn, JobGetParams { id: p.job_id })?),
             })
         }
         Outcome::Failure { error, retryable } => {
@@ -381,10 +417,21 @@ pub(crate) fn job_complete(conn: &Connection, p: JobCompleteParams) -> Result<Jo
                 AttemptOutcome::Failure,
                 Some(error),
             )?;
+            let job = if t.to.is_terminal() {
+                Some(job_get(
+                    conn,
+                    JobGetParams {
+                        id: p.job_id.clone(),
+                    },
+                )?)
+            } else {
+                None
+            };
             Ok(JobCompleteResult {
                 status: t.to,
                 next_attempt: t.retry_in_ms.map(|_| h.attempt + 1),
                 next_run_at: t.retry_in_ms.map(|d| p.now_ms.saturating_add(d as i64)),
+                job,
             })
         }
     }

@@ -290,6 +290,26 @@ impl Engine {
         }
     }
 
+    /// Reports an attempt by its lease token, from any caller: the token alone fences it, so a
+    /// completion relayed from another process (the sidecar's remote workers) is as safe as a
+    /// local one. A worker of this engine should call [`Worker::complete`], which also frees its
+    /// slot. Errors as [`Worker::complete`].
+    #[instrument(skip(self, outcome), fields(job_id = %token.job_id))]
+    pub async fn complete(
+        &self,
+        token: &crate::LeaseToken,
+        outcome: crate::Outcome,
+    ) -> Result<JobCompleteResult> {
+        self.inner.check_open()?;
+        worker::complete_by_token(&self.inner, token, outcome).await
+    }
+
+    /// Extends a lease by its token, from any caller. Errors as [`Worker::heartbeat`].
+    pub async fn heartbeat(&self, token: &crate::LeaseToken) -> Result<JobHeartbeatResult> {
+        self.inner.check_open()?;
+        worker::heartbeat_by_token(&self.inner, token).await
+    }
+
     /// Starts a worker: an engine-side fetcher that claims at most `concurrency` jobs of the
     /// given names (all names when empty) and hands them out through [`Worker::poll`].
     ///

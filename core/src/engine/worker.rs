@@ -68,7 +68,8 @@ pub(crate) struct Shared {
     /// so closed) by shutdown, which is what ends a `poll` waiting on it.
     tx: Mutex<Option<mpsc::Sender<Task>>>,
     id: String,
-    names: Vec<String>,
+    /// The names it runs (empty: all); replaceable while it runs.
+    names: Mutex<Vec<String>>,
     concurrency: u32,
     slots: Arc<Semaphore>,
     /// The slot of every job this worker holds, by lease token. Keyed by token, not job id: a
@@ -79,6 +80,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    fn names(&self) -> Vec<String> {
+        self.names.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Lets go of a job: frees its slot and its cancel switch.
     fn let_go(&self, token: &LeaseToken) {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
@@ -113,7 +118,7 @@ impl Worker {
             id: options
                 .worker_id
                 .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
-            names: options.names,
+            names: Mutex::new(options.names),
             concurrency: options.concurrency,
             slots: Arc::new(Semaphore::new(options.concurrency as usize)),
             held: Mutex::new(HashMap::new()),
@@ -139,6 +144,24 @@ impl Worker {
     /// This worker's id.
     pub fn id(&self) -> &str {
         &self.shared.id
+    }
+
+    /// Replaces the function names this worker claims (empty: all), from its next claim on.
+    /// Errors: InvalidArgument for an invalid name (nothing changes).
+    pub fn set_names(&self, names: Vec<String>) -> Result<()> {
+        for n in &names {
+            options::validate_name(n)?;
+        }
+        *self.shared.names.lock().unwrap_or_else(|p| p.into_inner()) = names;
+        self.shared.engine.signals.job_available.notify_waiters();
+        Ok(())
+    }
+
+    /// Lets go of a held job without telling the store: its slot is freed and the job is left to
+    /// its lease, which lapses unless someone completes or heartbeats it with the token. For a
+    /// host that handed the job on and lost track of it (a sidecar whose worker stream closed).
+    pub fn abandon(&self, token: &LeaseToken) {
+        self.shared.let_go(token);
     }
 
     /// Jobs held now (claimed and not completed, released or rescued).
@@ -173,31 +196,9 @@ impl Worker {
         token: &LeaseToken,
         outcome: Outcome,
     ) -> Result<JobCompleteResult> {
-        let limits = &self.shared.engine.config.limits;
-        match &outcome {
-            Outcome::Success(r) => options::validate_payload("result", r, limits)?,
-            Outcome::Failure { error, .. } => {
-                options::validate_payload("error", error.as_bytes(), limits)?
-            }
-        }
-        let engine = &self.shared.engine;
-        let r = engine
-            .store
-            .job_complete(JobCompleteParams {
-                job_id: token.job_id.clone(),
-                lease: token.lease,
-                outcome,
-                jitter_sample: jitter_sample(),
-                now_ms: engine.now_ms(),
-            })
-            .await;
+        let r = complete_by_token(&self.shared.engine, token, outcome).await;
         match &r {
-            Ok(done) => {
-                self.shared.let_go(token);
-                if done.status.is_terminal() {
-                    engine.signals.finished(&token.job_id, done.job.as_ref());
-                }
-            }
+            Ok(_) => self.shared.let_go(token),
             Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {
                 self.shared.let_go(token)
             }
@@ -210,22 +211,9 @@ impl Worker {
     ///
     /// Errors: Conflict when the lease was lost (the slot is freed); NotFound; Unavailable.
     pub async fn heartbeat(&self, token: &LeaseToken) -> Result<JobHeartbeatResult> {
-        let engine = &self.shared.engine;
-        let r = engine
-            .store
-            .job_heartbeat(JobHeartbeatParams {
-                job_id: token.job_id.clone(),
-                lease: token.lease,
-                now_ms: engine.now_ms(),
-            })
-            .await;
-        match &r {
-            Ok(JobHeartbeatResult::Cancelled) => engine.signals.cancel_running(&token.job_id),
-            Err(e) if e.kind() == ErrorKind::Conflict => {
-                engine.signals.cancel_running(&token.job_id);
-                self.shared.let_go(token);
-            }
-            _ => {}
+        let r = heartbeat_by_token(&self.shared.engine, token).await;
+        if r.as_ref().is_err_and(|e| e.kind() == ErrorKind::Conflict) {
+            self.shared.let_go(token);
         }
         r
     }
@@ -330,7 +318,7 @@ async fn fetch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         let claimed = engine
             .store
             .job_claim_available(JobClaimParams {
-                names: shared.names.clone(),
+                names: shared.names(),
                 limit: wanted as u32,
                 worker_id: shared.id.clone(),
                 node_id: engine.node_id.clone(),
@@ -419,7 +407,8 @@ impl EagerSlot {
             .filter_map(std::sync::Weak::upgrade)
             .collect();
         workers.into_iter().find_map(|w| {
-            let runs_it = w.names.is_empty() || w.names.iter().any(|n| n == name);
+            let names = w.names();
+            let runs_it = names.is_empty() || names.iter().any(|n| n == name);
             if !runs_it || *w.stop.borrow() {
                 return None;
             }
@@ -440,4 +429,56 @@ impl EagerSlot {
     pub(crate) fn deliver(self, job: ClaimedJob) {
         hand_over(&self.shared, job, self.permit);
     }
+}
+
+/// Applies an outcome fenced by its token, wherever it comes from, and wakes this process's
+/// waiters when the job ended. Errors as [`Worker::complete`].
+pub(crate) async fn complete_by_token(
+    engine: &Inner,
+    token: &LeaseToken,
+    outcome: Outcome,
+) -> Result<JobCompleteResult> {
+    let limits = &engine.config.limits;
+    match &outcome {
+        Outcome::Success(r) => options::validate_payload("result", r, limits)?,
+        Outcome::Failure { error, .. } => {
+            options::validate_payload("error", error.as_bytes(), limits)?
+        }
+    }
+    let done = engine
+        .store
+        .job_complete(JobCompleteParams {
+            job_id: token.job_id.clone(),
+            lease: token.lease,
+            outcome,
+            jitter_sample: jitter_sample(),
+            now_ms: engine.now_ms(),
+        })
+        .await?;
+    if done.status.is_terminal() {
+        engine.signals.finished(&token.job_id, done.job.as_ref());
+    }
+    Ok(done)
+}
+
+/// Extends a lease by its token, and tells the task holding it in this process when the job was
+/// cancelled or the lease lost. Errors as [`Worker::heartbeat`].
+pub(crate) async fn heartbeat_by_token(
+    engine: &Inner,
+    token: &LeaseToken,
+) -> Result<JobHeartbeatResult> {
+    let r = engine
+        .store
+        .job_heartbeat(JobHeartbeatParams {
+            job_id: token.job_id.clone(),
+            lease: token.lease,
+            now_ms: engine.now_ms(),
+        })
+        .await;
+    match &r {
+        Ok(JobHeartbeatResult::Cancelled) => engine.signals.cancel_running(&token.job_id),
+        Err(e) if e.kind() == ErrorKind::Conflict => engine.signals.cancel_running(&token.job_id),
+        _ => {}
+    }
+    r
 }

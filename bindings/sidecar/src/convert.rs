@@ -1,0 +1,120 @@
+//! Engine types to and from wire messages, and engine errors to gRPC statuses.
+
+use reseolio_core::{
+    Backoff, ClaimedJob, EnqueueOptions, Error, ErrorKind, Job, JobStatus, Result,
+};
+use reseolio_proto as pb;
+use tonic::{Code, Status};
+
+/// The metadata key that carries the engine's error kind, so that a remote client raises the
+/// same error kind as the embedded engine would.
+pub const ERROR_KIND_KEY: &str = "reseolio-error-kind";
+
+/// Maps an engine error to the matching gRPC status, with the kind in the metadata.
+pub fn status(e: Error) -> Status {
+    let code = match e.kind() {
+        ErrorKind::InvalidArgument => Code::InvalidArgument,
+        ErrorKind::NotFound => Code::NotFound,
+        ErrorKind::AlreadyExists => Code::AlreadyExists,
+        ErrorKind::Conflict => Code::FailedPrecondition,
+        ErrorKind::Unavailable | ErrorKind::ShutDown => Code::Unavailable,
+        ErrorKind::Timeout => Code::DeadlineExceeded,
+        ErrorKind::Internal => Code::Internal,
+    };
+    let mut s = Status::new(code, e.message().to_string());
+    if let Ok(v) = e.kind().as_str().parse() {
+        s.metadata_mut().insert(ERROR_KIND_KEY, v);
+    }
+    s
+}
+
+pub fn status_to_wire(s: JobStatus) -> pb::JobStatus {
+    match s {
+        JobStatus::Pending => pb::JobStatus::Pending,
+        JobStatus::Running => pb::JobStatus::Running,
+        JobStatus::Success => pb::JobStatus::Success,
+        JobStatus::Failed => pb::JobStatus::Failed,
+        JobStatus::Dead => pb::JobStatus::Dead,
+        JobStatus::Cancelled => pb::JobStatus::Cancelled,
+    }
+}
+
+/// A wire status filter value. Errors: InvalidArgument for UNSPECIFIED or an unknown number.
+pub fn status_from_wire(v: i32) -> Result<JobStatus> {
+    match pb::JobStatus::try_from(v) {
+        Ok(pb::JobStatus::Pending) => Ok(JobStatus::Pending),
+        Ok(pb::JobStatus::Running) => Ok(JobStatus::Running),
+        Ok(pb::JobStatus::Success) => Ok(JobStatus::Success),
+        Ok(pb::JobStatus::Failed) => Ok(JobStatus::Failed),
+        Ok(pb::JobStatus::Dead) => Ok(JobStatus::Dead),
+        Ok(pb::JobStatus::Cancelled) => Ok(JobStatus::Cancelled),
+        _ => Err(Error::invalid(format!("statuses: {v} is not a job status"))),
+    }
+}
+
+pub fn job_to_wire(j: &Job) -> pb::Job {
+    pb::Job {
+        id: j.id.clone(),
+        name: j.name.clone(),
+        args: j.args.clone(),
+        attempt: j.attempt as i32,
+        deadline_ms: j.lease_expires_at.unwrap_or(0),
+        status: status_to_wire(j.status) as i32,
+        error: j.last_error.clone().unwrap_or_default(),
+        result: j.result.clone().unwrap_or_default(),
+        created_at: j.created_at,
+        scheduled_at: j.run_at,
+        started_at: j.started_at.unwrap_or(0),
+        completed_at: j.completed_at.unwrap_or(0),
+        max_attempts: j.max_attempts as i32,
+        lease_token: String::new(),
+        priority: j.priority,
+        idempotency_key: j.idempotency_key.clone().unwrap_or_default(),
+        timeout_ms: j.timeout_ms as i64,
+    }
+}
+
+pub fn claimed_to_wire(c: &ClaimedJob) -> pb::Job {
+    pb::Job {
+        id: c.token.job_id.clone(),
+        name: c.name.clone(),
+        args: c.args.clone(),
+        attempt: c.attempt as i32,
+        deadline_ms: c.deadline_ms,
+        status: pb::JobStatus::Running as i32,
+        created_at: c.created_at,
+        scheduled_at: c.run_at,
+        started_at: c.deadline_ms - c.timeout_ms as i64,
+        max_attempts: c.max_attempts as i32,
+        lease_token: c.token.to_string(),
+        timeout_ms: c.timeout_ms as i64,
+        ..Default::default()
+    }
+}
+
+/// Wire options to engine options: zero or empty means the default (the v1 rule), and negative
+/// values are passed on so that the engine names them in its error.
+pub fn options_from_wire(
+    o: Option<pb::JobOptions>,
+    idempotency_key: String,
+) -> Result<EnqueueOptions> {
+    let o = o.unwrap_or_default();
+    let nz = |v: i64| (v != 0).then_some(v);
+    let backoff = if o.backoff.is_empty() {
+        None
+    } else {
+        Some(o.backoff.parse::<Backoff>()?)
+    };
+    Ok(EnqueueOptions {
+        max_attempts: nz(o.max_attempts as i64),
+        backoff,
+        initial_delay_ms: nz(o.initial_delay_ms as i64),
+        max_delay_ms: nz(o.max_delay_ms as i64),
+        jitter: (o.jitter != 0.0).then_some(o.jitter as f64),
+        timeout_ms: nz(o.timeout_ms as i64),
+        delay_ms: nz(o.delay_ms),
+        run_at_ms: nz(o.run_at),
+        priority: (o.priority != 0).then_some(o.priority),
+        idempotency_key: (!idempotency_key.is_empty()).then_some(idempotency_key),
+    })
+}

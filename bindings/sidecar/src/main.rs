@@ -1,0 +1,134 @@
+//! `reseolio`: the engine as a sidecar serving the gRPC API to workers in other processes.
+
+use clap::{Parser, Subcommand};
+use reseolio_core::{Engine, EngineConfig};
+use reseolio_sidecar::{serve, ServeConfig};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "reseolio",
+    version,
+    about = "Durable jobs: the Reseolio engine served over gRPC (reseolio v1 API).",
+    long_about = "Runs the Reseolio engine on a storage URL and serves the gRPC API (reseolio v1, \
+                  with grpc.health.v1 health checking and server reflection) to workers and \
+                  clients in other processes. `reseolio` and `reseolio serve` are the same. \
+                  SIGTERM or SIGINT stops gracefully; a second signal exits at once."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the gRPC API (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ServeArgs {
+    /// Storage: a URL (sqlite://PATH[?durability=full]) or a SQLite file path.
+    #[arg(long, env = "RESEOLIO_DB", default_value = "reseolio.db")]
+    db: String,
+    /// Address to listen on (port 0 picks a free one; the ready line says which).
+    #[arg(long, env = "RESEOLIO_ADDR", default_value = "127.0.0.1:50051")]
+    addr: SocketAddr,
+    /// Jobs in flight across all worker streams (a stream gets what it asks for, up to what is left).
+    #[arg(long, env = "RESEOLIO_MAX_CONCURRENT", default_value_t = 100)]
+    max_concurrent: u32,
+    /// Milliseconds between looks for work written by other processes.
+    #[arg(long, env = "RESEOLIO_POLL_INTERVAL", default_value_t = 100)]
+    poll_interval: u64,
+    /// When set, every call must carry `authorization: Bearer <token>` (health checks excepted).
+    #[arg(long, env = "RESEOLIO_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Seconds a graceful stop waits for jobs in flight before handing them back.
+    #[arg(long, env = "RESEOLIO_SHUTDOWN_GRACE", default_value_t = 30)]
+    shutdown_grace: u64,
+}
+
+fn storage_url(db: &str) -> String {
+    if db.contains("://") || db.starts_with("sqlite:") {
+        db.to_string()
+    } else {
+        format!("sqlite://{db}")
+    }
+}
+
+async fn run(args: ServeArgs) -> Result<(), String> {
+    if args.poll_interval == 0 {
+        return Err("--poll-interval must be >= 1 ms".into());
+    }
+    let engine = Engine::open(
+        &storage_url(&args.db),
+        EngineConfig {
+            poll_interval: Duration::from_millis(args.poll_interval),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("cannot open storage '{}': {}", args.db, e.message()))?;
+    let serving = serve(
+        engine.clone(),
+        ServeConfig {
+            addr: args.addr,
+            token: args.token.filter(|t| !t.is_empty()),
+            max_concurrent: args.max_concurrent,
+            grace: Duration::from_secs(args.shutdown_grace),
+        },
+    )
+    .await
+    .map_err(|e| e.message().to_string())?;
+    eprintln!(
+        "reseolio ready on {} (storage {})",
+        serving.local_addr(),
+        args.db
+    );
+
+    wait_for_signal().await;
+    eprintln!("reseolio stopping: finishing jobs in flight (a second signal exits at once)");
+    tokio::spawn(async {
+        wait_for_signal().await;
+        eprintln!("reseolio: second signal, exiting now");
+        std::process::exit(130);
+    });
+    serving.stop().await.map_err(|e| e.message().to_string())?;
+    engine.shutdown().await;
+    eprintln!("reseolio stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install the SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RESEOLIO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("start the runtime");
+    if let Err(e) = runtime.block_on(run(args)) {
+        eprintln!("reseolio: {e}");
+        std::process::exit(2);
+    }
+}

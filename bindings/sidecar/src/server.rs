@@ -1,0 +1,136 @@
+//! Serving: the gRPC server with the Reseolio service behind bearer-token auth, standard health
+//! checking (grpc.health.v1) and server reflection, and its graceful stop.
+
+use crate::service::Service;
+use reseolio_core::{Engine, Error, Result};
+use reseolio_proto::reseolio_server::ReseolioServer;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::{Request, Status};
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The address to listen on; port 0 picks a free port (see [`Serving::local_addr`]).
+    pub addr: SocketAddr,
+    /// When set, every call must carry `authorization: Bearer <token>` (health checks excepted).
+    pub token: Option<String>,
+    /// Jobs in flight across all worker streams.
+    pub max_concurrent: u32,
+    /// How long a graceful stop waits for the acks of jobs in flight before handing them back.
+    pub grace: Duration,
+}
+
+/// A running server.
+pub struct Serving {
+    local_addr: SocketAddr,
+    /// Phase one: worker streams stop taking jobs and drain.
+    stopping: watch::Sender<bool>,
+    open_streams: watch::Receiver<usize>,
+    grace: Duration,
+    /// Phase two: the transport stops (no new calls on any connection).
+    stop: watch::Sender<bool>,
+    task: JoinHandle<std::result::Result<(), tonic::transport::Error>>,
+}
+
+impl Serving {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops gracefully: no new jobs are streamed, acks of jobs in flight are taken for the grace
+    /// period, the rest are handed back, then the streams and the listener close. Resolves when
+    /// the server has stopped. The engine is left open for the caller to shut down.
+    pub async fn stop(mut self) -> Result<()> {
+        // The transport stays up while the streams drain: acks are new calls, and a stopping
+        // transport refuses new calls on every connection.
+        let _ = self.stopping.send(true);
+        let drained = self.open_streams.wait_for(|n| *n == 0);
+        let _ = tokio::time::timeout(self.grace + Duration::from_secs(5), drained).await;
+        let _ = self.stop.send(true);
+        match self.task.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::internal(format!("the gRPC server failed: {e}"))),
+            Err(e) => Err(Error::internal(format!("the gRPC server task failed: {e}"))),
+        }
+    }
+}
+
+fn check_token(expected: &Option<String>, req: &Request<()>) -> std::result::Result<(), Status> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let given = req
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    match given {
+        None => Err(Status::unauthenticated(
+            "this server requires 'authorization: Bearer <token>'",
+        )),
+        Some(v) if v.strip_prefix("Bearer ") == Some(expected.as_str()) => Ok(()),
+        Some(_) => Err(Status::unauthenticated("the bearer token is wrong")),
+    }
+}
+
+/// Binds and starts serving `engine`. Returns once the listener is bound; the server runs until
+/// [`Serving::stop`]. Errors: Unavailable when the address cannot be bound.
+pub async fn serve(engine: Engine, config: ServeConfig) -> Result<Serving> {
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| {
+            Error::new(
+                reseolio_core::ErrorKind::Unavailable,
+                format!("cannot listen on {}: {e}", config.addr),
+            )
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|e| Error::internal(format!("listener address: {e}")))?;
+    let (stopping_tx, stopping) = watch::channel(false);
+    let (stop, stop_rx) = watch::channel(false);
+    let service = Service::new(engine, config.max_concurrent, config.grace, stopping);
+    let open_streams = service.open_streams.subscribe();
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<ReseolioServer<Service>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(reseolio_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| Error::internal(format!("reflection: {e}")))?;
+
+    let token = config.token.clone();
+    let api = ReseolioServer::with_interceptor(service, move |req: Request<()>| {
+        check_token(&token, &req).map(|()| req)
+    });
+    let token = config.token.clone();
+    let reflection =
+        tonic::service::interceptor::InterceptedService::new(reflection, move |req: Request<()>| {
+            check_token(&token, &req).map(|()| req)
+        });
+
+    let mut stop_rx = stop_rx;
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let task = tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(api)
+            .serve_with_incoming_shutdown(incoming, async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+                health.set_not_serving::<ReseolioServer<Service>>().await;
+            })
+            .await
+    });
+    Ok(Serving {
+        local_addr,
+        stopping: stopping_tx,
+        open_streams,
+        grace: config.grace,
+        stop,
+        task,
+    })
+}

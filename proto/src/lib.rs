@@ -1,0 +1,13 @@
+//! # reseolio-proto
+//!
+//! The Reseolio gRPC API, generated from `proto/reseolio.proto` (the reseolio v1 wire contract
+//! plus fields and RPCs added since, never renumbered). Messages live at the crate root;
+//! `reseolio_client` and `reseolio_server` hold the tonic client and server.
+
+#![allow(missing_docs, clippy::all)]
+
+tonic::include_proto!("reseolio");
+
+/// The encoded file descriptor set of `reseolio.proto`, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/reseolio_descriptor.bin"));

@@ -31,6 +31,23 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::InvalidArgument,
+        ErrorKind::NotFound,
+        ErrorKind::AlreadyExists,
+        ErrorKind::Conflict,
+        ErrorKind::Unavailable,
+        ErrorKind::Timeout,
+        ErrorKind::ShutDown,
+        ErrorKind::Internal,
+    ];
+
+    /// The kind with this stable name, if any.
+    pub fn parse(name: &str) -> Option<ErrorKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The stable lower-case name used in messages and by the bindings.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,5 +1,6 @@
 //! The Client: the same operations whatever the storage URL.
 
+use crate::remote::{Remote, RemoteWorker};
 use crate::runtime::{on_runtime, runtime};
 use crate::worker::ClientWorker;
 use reseolio_core::store::{JobListParams, JobListResult};
@@ -8,39 +9,51 @@ use reseolio_core::{
 };
 use std::time::Duration;
 
-/// Options of [`Client::connect`]; `None` keeps the engine default.
+/// Options of [`Client::connect`]; `None` keeps the default.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
-    /// How often idle workers and waiters look for other processes' writes (default 100 ms).
+    /// Embedded: how often idle workers and waiters look for other processes' writes (default
+    /// 100 ms).
     pub poll_interval_ms: Option<u64>,
-    /// The largest args, result or error, in bytes (default 1 MiB).
+    /// Embedded: the largest args, result or error, in bytes (default 1 MiB).
     pub max_payload_bytes: Option<usize>,
-    /// Finished jobs older than this are pruned; 0 keeps them (default 7 days).
+    /// Embedded: finished jobs older than this are pruned; 0 keeps them (default 7 days).
     pub retention_secs: Option<u64>,
+    /// Remote: the sidecar's bearer token (`RESEOLIO_TOKEN` on the sidecar).
+    pub token: Option<String>,
 }
 
-/// A connection to Reseolio. Cheap to clone; safe to use from any thread.
+#[derive(Clone)]
+enum Transport {
+    Embedded(Engine),
+    Remote(Remote),
+}
+
+/// A connection to Reseolio: the embedded engine or a sidecar, through the same operations and
+/// the same error kinds. Cheap to clone; safe to use from any thread.
 #[derive(Clone)]
 pub struct Client {
-    engine: Engine,
+    transport: Transport,
 }
 
 impl Client {
     /// Opens a client on a storage URL: `sqlite://PATH[?durability=normal|full]` or
-    /// `sqlite::memory:` (embedded engine). Blocks the calling thread while the database is
-    /// opened and migrated; call it off an async executor's threads, or use
-    /// [`Client::connect_async`].
+    /// `sqlite::memory:` (the embedded engine), or `grpc://HOST:PORT` (a sidecar; connected on
+    /// first use). Blocks the calling thread while a database is opened and migrated; call it off
+    /// an async executor's threads, or use [`Client::connect_async`].
     ///
     /// Errors: InvalidArgument for a malformed or unsupported URL (naming it), a file that is not
     /// a database, a read-only file or a newer schema; Unavailable when the file stays locked.
     pub fn connect(url: &str, options: ConnectOptions) -> Result<Client> {
-        if url.starts_with("grpc://")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://")
-        {
-            let scheme = url.split("://").next().unwrap_or(url);
+        if url.starts_with("grpc://") {
+            let _guard = runtime().enter();
+            return Ok(Client {
+                transport: Transport::Remote(Remote::connect(url, options.token.as_deref())?),
+            });
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Err(Error::invalid(format!(
-                "storage URL '{url}': {scheme}:// is not supported by this build yet; use sqlite://PATH"
+                "storage URL '{url}': postgres:// is not supported by this build yet; use sqlite://PATH or grpc://HOST:PORT"
             )));
         }
         let mut config = EngineConfig::default();
@@ -59,7 +72,7 @@ impl Client {
         // The engine spawns its maintenance task: open it inside the runtime.
         let _guard = runtime().enter();
         Ok(Client {
-            engine: Engine::open(url, config)?,
+            transport: Transport::Embedded(Engine::open(url, config)?),
         })
     }
 
@@ -74,77 +87,127 @@ impl Client {
         .await
     }
 
-    /// The engine below (embedded clients only).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// The embedded engine, when this client has one.
+    pub fn engine(&self) -> Option<&Engine> {
+        match &self.transport {
+            Transport::Embedded(e) => Some(e),
+            Transport::Remote(_) => None,
+        }
     }
 
-    /// Writes a job; durable once this resolves. See [`Engine::enqueue`].
+    /// Writes a job; durable once this resolves. Errors: InvalidArgument naming the field.
     pub async fn enqueue(
         &self,
         name: &str,
         args: Vec<u8>,
         options: EnqueueOptions,
     ) -> Result<Enqueued> {
-        let (e, name) = (self.engine.clone(), name.to_string());
-        on_runtime(async move { e.enqueue(&name, args, options).await }).await
+        let name = name.to_string();
+        match self.transport.clone() {
+            Transport::Embedded(e) => {
+                on_runtime(async move { e.enqueue(&name, args, options).await }).await
+            }
+            Transport::Remote(r) => {
+                on_runtime(async move { r.enqueue(&name, args, options).await }).await
+            }
+        }
     }
 
     /// Reads a job. Errors: NotFound.
     pub async fn get(&self, id: &str) -> Result<Job> {
-        let (e, id) = (self.engine.clone(), id.to_string());
-        on_runtime(async move { e.get(&id).await }).await
+        let id = id.to_string();
+        match self.transport.clone() {
+            Transport::Embedded(e) => on_runtime(async move { e.get(&id).await }).await,
+            Transport::Remote(r) => on_runtime(async move { r.get(&id).await }).await,
+        }
     }
 
-    /// Lists jobs with a total count.
+    /// Lists jobs with a total count. Errors: InvalidArgument for a limit outside 1 to 1000.
     pub async fn list(&self, params: JobListParams) -> Result<JobListResult> {
-        let e = self.engine.clone();
-        on_runtime(async move { e.list(params).await }).await
+        match self.transport.clone() {
+            Transport::Embedded(e) => on_runtime(async move { e.list(params).await }).await,
+            Transport::Remote(r) => on_runtime(async move { r.list(params).await }).await,
+        }
     }
 
     /// Every attempt of a job. Errors: NotFound.
     pub async fn attempts(&self, id: &str) -> Result<Vec<Attempt>> {
-        let (e, id) = (self.engine.clone(), id.to_string());
-        on_runtime(async move { e.attempts(&id).await }).await
+        let id = id.to_string();
+        match self.transport.clone() {
+            Transport::Embedded(e) => on_runtime(async move { e.attempts(&id).await }).await,
+            Transport::Remote(r) => on_runtime(async move { r.attempts(&id).await }).await,
+        }
     }
 
     /// Cancels a job. Errors: NotFound; Conflict when it already finished.
     pub async fn cancel(&self, id: &str) -> Result<Job> {
-        let (e, id) = (self.engine.clone(), id.to_string());
-        on_runtime(async move { e.cancel(&id).await }).await
+        let id = id.to_string();
+        match self.transport.clone() {
+            Transport::Embedded(e) => on_runtime(async move { e.cancel(&id).await }).await,
+            Transport::Remote(r) => on_runtime(async move { r.cancel(&id).await }).await,
+        }
     }
 
     /// Retries a DEAD or CANCELLED job. Errors: NotFound; Conflict.
     pub async fn retry(&self, id: &str) -> Result<Job> {
-        let (e, id) = (self.engine.clone(), id.to_string());
-        on_runtime(async move { e.retry(&id).await }).await
+        let id = id.to_string();
+        match self.transport.clone() {
+            Transport::Embedded(e) => on_runtime(async move { e.retry(&id).await }).await,
+            Transport::Remote(r) => on_runtime(async move { r.retry(&id).await }).await,
+        }
     }
 
     /// Resolves when the job is SUCCESS, DEAD or CANCELLED. Errors: NotFound; Timeout.
     pub async fn await_result(&self, id: &str, timeout: Option<Duration>) -> Result<Job> {
-        let (e, id) = (self.engine.clone(), id.to_string());
-        on_runtime(async move { e.await_result(&id, timeout).await }).await
+        let id = id.to_string();
+        match self.transport.clone() {
+            Transport::Embedded(e) => {
+                on_runtime(async move { e.await_result(&id, timeout).await }).await
+            }
+            Transport::Remote(r) => {
+                on_runtime(async move { r.await_result(&id, timeout).await }).await
+            }
+        }
     }
 
     /// Starts a worker for `names` (all when empty) holding at most `concurrency` jobs.
-    /// Errors: InvalidArgument for a concurrency of 0 or a bad name.
-    pub fn worker(&self, names: Vec<String>, concurrency: u32) -> Result<ClientWorker> {
-        let _guard = runtime().enter();
-        let w = self.engine.worker(WorkerOptions {
-            names,
-            concurrency,
-            worker_id: None,
-        })?;
-        Ok(ClientWorker::new(w))
+    /// Errors: InvalidArgument for a concurrency of 0 or a bad name; for a sidecar, what opening
+    /// the worker stream answered (Unavailable when unreachable).
+    pub async fn worker(&self, names: Vec<String>, concurrency: u32) -> Result<ClientWorker> {
+        match self.transport.clone() {
+            Transport::Embedded(e) => {
+                on_runtime(async move {
+                    let w = e.worker(WorkerOptions {
+                        names,
+                        concurrency,
+                        worker_id: None,
+                    })?;
+                    Ok(ClientWorker::embedded(w))
+                })
+                .await
+            }
+            Transport::Remote(r) => {
+                on_runtime(async move {
+                    let w = RemoteWorker::start(r.api(), names, concurrency).await?;
+                    Ok(ClientWorker::remote(w))
+                })
+                .await
+            }
+        }
     }
 
-    /// Shuts the engine down: maintenance stops, the store closes. Shut workers down first.
+    /// Closes the client. Embedded: maintenance stops and the store closes (shut workers down
+    /// first). Remote: nothing to do; the connection closes with the last clone.
     pub async fn close(&self) -> Result<()> {
-        let e = self.engine.clone();
-        on_runtime(async move {
-            e.shutdown().await;
-            Ok(())
-        })
-        .await
+        match self.transport.clone() {
+            Transport::Embedded(e) => {
+                on_runtime(async move {
+                    e.shutdown().await;
+                    Ok(())
+                })
+                .await
+            }
+            Transport::Remote(_) => Ok(()),
+        }
     }
 }

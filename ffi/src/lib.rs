@@ -1,8 +1,9 @@
 //! # reseolio-ffi
 //!
 //! What every binding wraps: one process-wide Tokio runtime, one error type, and
-//! [`Client::connect`], which opens the embedded engine for `sqlite://` URLs (`grpc://` comes with
-//! the sidecar). No pyo3, no napi: the Python and Node glue only convert types.
+//! [`Client::connect`], which opens the embedded engine for `sqlite://` URLs and talks to a
+//! `reseolio` sidecar for `grpc://HOST:PORT`, with the same operations and error kinds either
+//! way. No pyo3, no napi: the Python and Node glue only convert types.
 //!
 //! Every async method runs its work on the crate's own runtime and only awaits the outcome, so it
 //! may be awaited from any executor (pyo3's, napi's, a plain `block_on`). Every method may be
@@ -11,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod client;
+mod remote;
 mod runtime;
 mod worker;
 

@@ -1,55 +1,117 @@
-//! The worker half of the Client: poll, complete, heartbeat, shutdown.
+//! The worker half of the Client: poll, complete, heartbeat, shutdown, over either transport.
 
+use crate::remote::{RemoteTask, RemoteWorker};
 use crate::runtime::on_runtime;
 use reseolio_core::store::{JobCompleteResult, JobHeartbeatResult};
+use reseolio_core::Error;
 use reseolio_core::{ClaimedJob, LeaseToken, Outcome, Result, Task, Worker};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+#[derive(Clone)]
+enum Inner {
+    Embedded(Arc<Worker>),
+    Remote(Arc<RemoteWorker>),
+}
 
 /// A worker. Cheap to clone; every method may be called concurrently.
 #[derive(Clone)]
 pub struct ClientWorker {
-    inner: Arc<Worker>,
+    inner: Inner,
+    /// Tasks handed out by a pump on the crate's runtime. Receiving from a channel is
+    /// cancel-safe on any executor, so a dropped `poll` (a timeout, a select) loses nothing.
+    tasks: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Result<ClientTask>>>>,
+    pump: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+enum TaskInner {
+    Embedded(Task),
+    Remote(RemoteTask),
 }
 
 /// A claimed job: run it, then complete its token.
 pub struct ClientTask {
-    task: Task,
+    inner: TaskInner,
 }
 
 impl ClientTask {
     /// The job and its lease.
     pub fn job(&self) -> &ClaimedJob {
-        &self.task.job
+        match &self.inner {
+            TaskInner::Embedded(t) => &t.job,
+            TaskInner::Remote(t) => &t.job,
+        }
     }
     /// The token to complete or heartbeat with.
     pub fn token(&self) -> &LeaseToken {
-        self.task.token()
+        &self.job().token
     }
-    /// True once the job was cancelled or its lease lost.
+    /// True once the job was cancelled or its lease lost (for a remote worker: as learned from a
+    /// heartbeat).
     pub fn is_cancelled(&self) -> bool {
-        self.task.is_cancelled()
+        match &self.inner {
+            TaskInner::Embedded(t) => t.is_cancelled(),
+            TaskInner::Remote(t) => *t.cancelled.borrow(),
+        }
     }
     /// Resolves when the job is cancelled or its lease lost.
     pub async fn cancelled(&self) {
-        self.task.cancelled().await
+        match &self.inner {
+            TaskInner::Embedded(t) => t.cancelled().await,
+            TaskInner::Remote(t) => {
+                let mut rx: watch::Receiver<bool> = t.cancelled.clone();
+                if rx.wait_for(|c| *c).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
     }
 }
 
 impl ClientWorker {
-    pub(crate) fn new(w: Worker) -> Self {
-        ClientWorker { inner: Arc::new(w) }
+    /// Wraps a worker and starts its pump. Must be called on the crate's runtime.
+    fn start(inner: Inner) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let source = inner.clone();
+        let pump = tokio::spawn(async move {
+            loop {
+                let r = match &source {
+                    Inner::Embedded(w) => w.poll().await.map(|t| ClientTask {
+                        inner: TaskInner::Embedded(t),
+                    }),
+                    Inner::Remote(w) => w.poll().await.map(|t| ClientTask {
+                        inner: TaskInner::Remote(t),
+                    }),
+                };
+                let end = r.is_err();
+                if tx.send(r).is_err() || end {
+                    return;
+                }
+            }
+        });
+        ClientWorker {
+            inner,
+            tasks: Arc::new(tokio::sync::Mutex::new(rx)),
+            pump: Arc::new(std::sync::Mutex::new(Some(pump))),
+        }
     }
 
-    /// This worker's id.
-    pub fn id(&self) -> &str {
-        self.inner.id()
+    pub(crate) fn embedded(w: Worker) -> Self {
+        Self::start(Inner::Embedded(Arc::new(w)))
     }
 
-    /// The next claimed job. Cancel-safe. Errors: ShutDown after [`ClientWorker::shutdown`].
+    pub(crate) fn remote(w: RemoteWorker) -> Self {
+        Self::start(Inner::Remote(Arc::new(w)))
+    }
+
+    /// The next claimed job. Cancel-safe. Errors: ShutDown after [`ClientWorker::shutdown`] (or
+    /// when the sidecar ended the stream).
     pub async fn poll(&self) -> Result<ClientTask> {
-        let w = self.inner.clone();
-        on_runtime(async move { w.poll().await.map(|task| ClientTask { task }) }).await
+        let mut rx = self.tasks.lock().await;
+        rx.recv()
+            .await
+            .unwrap_or_else(|| Err(Error::shut_down("the worker was shut down")))
     }
 
     /// Reports an attempt. Errors: Conflict for a stale token (nothing changes); InvalidArgument
@@ -59,21 +121,52 @@ impl ClientWorker {
         token: &LeaseToken,
         outcome: Outcome,
     ) -> Result<JobCompleteResult> {
-        let (w, t) = (self.inner.clone(), token.clone());
-        on_runtime(async move { w.complete(&t, outcome).await }).await
+        let t = token.clone();
+        match self.inner.clone() {
+            Inner::Embedded(w) => on_runtime(async move { w.complete(&t, outcome).await }).await,
+            Inner::Remote(w) => on_runtime(async move { w.complete(&t, outcome).await }).await,
+        }
     }
 
     /// Extends the lease. Errors: Conflict when the lease was lost.
     pub async fn heartbeat(&self, token: &LeaseToken) -> Result<JobHeartbeatResult> {
-        let (w, t) = (self.inner.clone(), token.clone());
-        on_runtime(async move { w.heartbeat(&t).await }).await
+        let t = token.clone();
+        match self.inner.clone() {
+            Inner::Embedded(w) => on_runtime(async move { w.heartbeat(&t).await }).await,
+            Inner::Remote(w) => on_runtime(async move { w.heartbeat(&t).await }).await,
+        }
     }
 
-    /// Stops claiming, hands back unpolled jobs, waits up to `grace` for held ones.
+    /// Stops claiming, hands back jobs no `poll` took (a remote worker's lapse instead), waits up
+    /// to `grace` for held ones, then hands back the rest.
     pub async fn shutdown(&self, grace: Duration) -> Result<()> {
-        let w = self.inner.clone();
+        let (inner, tasks, pump) = (self.inner.clone(), self.tasks.clone(), self.pump.clone());
         on_runtime(async move {
-            w.shutdown(grace).await;
+            let pump = pump.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(p) = pump {
+                // The worker's own poll is cancel-safe: aborting the pump there loses nothing.
+                p.abort();
+                let _ = p.await;
+            }
+            let mut unpolled = Vec::new();
+            {
+                let mut rx = tasks.lock().await;
+                rx.close();
+                while let Ok(r) = rx.try_recv() {
+                    if let Ok(t) = r {
+                        unpolled.push(t);
+                    }
+                }
+            }
+            match inner {
+                Inner::Embedded(w) => {
+                    for t in unpolled {
+                        w.release(t.token()).await;
+                    }
+                    w.shutdown(grace).await;
+                }
+                Inner::Remote(w) => w.shutdown(grace).await,
+            }
             Ok(())
         })
         .await

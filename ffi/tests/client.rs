@@ -22,7 +22,7 @@ fn enqueue_run_and_await_from_a_foreign_executor() {
             .enqueue("add", b"[1,2]".to_vec(), EnqueueOptions::default())
             .await
             .unwrap();
-        let worker = client.worker(vec!["add".into()], 2).unwrap();
+        let worker = client.worker(vec!["add".into()], 2).await.unwrap();
         let task = worker.poll().await.unwrap();
         assert_eq!(task.job().args, b"[1,2]");
         worker
@@ -43,7 +43,8 @@ fn enqueue_run_and_await_from_a_foreign_executor() {
 #[test]
 fn urls_and_options_are_checked() {
     for (url, needle) in [
-        ("grpc://127.0.0.1:50051", "grpc:// is not supported"),
+        ("postgres://localhost/db", "postgres:// is not supported"),
+        ("grpc://", "grpc://HOST:PORT"),
         ("redis://x", "unsupported scheme 'redis'"),
         ("sqlite://", "no file path"),
     ] {

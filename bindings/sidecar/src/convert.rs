@@ -71,6 +71,28 @@ pub fn job_to_wire(j: &Job) -> pb::Job {
         priority: j.priority,
         idempotency_key: j.idempotency_key.clone().unwrap_or_default(),
         timeout_ms: j.timeout_ms as i64,
+        backoff: j.retry.backoff.as_str().to_string(),
+        initial_delay_ms: j.retry.initial_delay_ms as i64,
+        max_delay_ms: j.retry.max_delay_ms as i64,
+        jitter: j.retry.jitter,
+        worker_id: j.worker_id.clone().unwrap_or_default(),
+    }
+}
+
+pub fn attempt_to_wire(a: &reseolio_core::Attempt) -> pb::Attempt {
+    pb::Attempt {
+        job_id: a.job_id.clone(),
+        attempt: a.attempt as i32,
+        lease: a.lease,
+        worker_id: a.worker_id.clone(),
+        node_id: a.node_id.clone(),
+        started_at: a.started_at,
+        finished_at: a.finished_at.unwrap_or(0),
+        outcome: a
+            .outcome
+            .map(|o| o.as_str().to_string())
+            .unwrap_or_default(),
+        error: a.error.clone().unwrap_or_default(),
     }
 }
 
@@ -92,29 +114,49 @@ pub fn claimed_to_wire(c: &ClaimedJob) -> pb::Job {
     }
 }
 
-/// Wire options to engine options: zero or empty means the default (the v1 rule), and negative
-/// values are passed on so that the engine names them in its error.
+/// Wire options to engine options: zero or empty means the default (the v1 rule), except for
+/// the fields named in `zero_fields`, which are a real 0. Negative values are passed on so that
+/// the engine names them in its error.
 pub fn options_from_wire(
     o: Option<pb::JobOptions>,
     idempotency_key: String,
 ) -> Result<EnqueueOptions> {
     let o = o.unwrap_or_default();
-    let nz = |v: i64| (v != 0).then_some(v);
+    const ZEROABLE: [&str; 9] = [
+        "max_attempts",
+        "initial_delay_ms",
+        "max_delay_ms",
+        "timeout_ms",
+        "jitter",
+        "priority",
+        "run_at",
+        "delay_ms",
+        "run_at_ms",
+    ];
+    for f in &o.zero_fields {
+        if !ZEROABLE.contains(&f.as_str()) {
+            return Err(Error::invalid(format!(
+                "zero_fields: '{f}' is not a numeric job option"
+            )));
+        }
+    }
+    let zero = |name: &str| o.zero_fields.iter().any(|f| f == name);
+    let pick = |name: &str, v: i64| (v != 0 || zero(name)).then_some(v);
     let backoff = if o.backoff.is_empty() {
         None
     } else {
         Some(o.backoff.parse::<Backoff>()?)
     };
     Ok(EnqueueOptions {
-        max_attempts: nz(o.max_attempts as i64),
+        max_attempts: pick("max_attempts", o.max_attempts.into()),
         backoff,
-        initial_delay_ms: nz(o.initial_delay_ms as i64),
-        max_delay_ms: nz(o.max_delay_ms as i64),
-        jitter: (o.jitter != 0.0).then_some(o.jitter as f64),
-        timeout_ms: nz(o.timeout_ms as i64),
-        delay_ms: nz(o.delay_ms),
-        run_at_ms: nz(o.run_at),
-        priority: (o.priority != 0).then_some(o.priority),
+        initial_delay_ms: pick("initial_delay_ms", o.initial_delay_ms.into()),
+        max_delay_ms: pick("max_delay_ms", o.max_delay_ms.into()),
+        jitter: (o.jitter != 0.0 || zero("jitter")).then_some(o.jitter as f64),
+        timeout_ms: pick("timeout_ms", o.timeout_ms.into()),
+        delay_ms: pick("delay_ms", o.delay_ms),
+        run_at_ms: pick("run_at", o.run_at).or(pick("run_at_ms", o.run_at)),
+        priority: pick("priority", o.priority.into()).map(|p| p as i32),
         idempotency_key: (!idempotency_key.is_empty()).then_some(idempotency_key),
     })
 }

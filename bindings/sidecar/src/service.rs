@@ -323,4 +323,15 @@ impl Reseolio for Service {
             },
         }))
     }
+
+    async fn list_attempts(
+        &self,
+        request: Request<pb::ListAttemptsRequest>,
+    ) -> Result<Response<pb::ListAttemptsResponse>, Status> {
+        let id = request.into_inner().job_id;
+        let attempts = self.engine.attempts(&id).await.map_err(status)?;
+        Ok(Response::new(pb::ListAttemptsResponse {
+            attempts: attempts.iter().map(convert::attempt_to_wire).collect(),
+        }))
+    }
 }

@@ -405,7 +405,8 @@ async fn a_killed_worker_stream_loses_its_lease_and_the_job_runs_elsewhere() {
     req.options = Some(pb::JobOptions {
         timeout_ms: 300,
         initial_delay_ms: 10,
-        jitter: 0.0001,
+        jitter: 0.0,
+        zero_fields: vec!["jitter".into()],
         ..Default::default()
     });
     let e = c.enqueue_job(req).await.unwrap().into_inner();

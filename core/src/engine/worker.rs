@@ -260,7 +260,9 @@ impl Worker {
         }
     }
 
-    async fn release(&self, token: &LeaseToken) {
+    /// Hands a held job back now: PENDING again, due at once, the attempt not counted. Never
+    /// fails: a job whose lease was lost meanwhile is left as it is.
+    pub async fn release(&self, token: &LeaseToken) {
         let engine = &self.shared.engine;
         let r = engine
             .store

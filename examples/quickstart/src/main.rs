@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             jobs.push(job.job_id);
         }
 
-        let worker = client.worker(vec!["welcome-email".into()], 4)?;
+        let worker = client.worker(vec!["welcome-email".into()], 4).await?;
         let runner = {
             let worker = worker.clone();
             tokio::spawn(async move {

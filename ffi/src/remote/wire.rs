@@ -1,0 +1,167 @@
+//! Wire messages to engine types, and gRPC statuses back to engine errors, so that a remote
+//! caller sees exactly what an embedded one would.
+
+use reseolio_core::{
+    job::AttemptOutcome, Attempt, Backoff, ClaimedJob, EnqueueOptions, Error, ErrorKind, Job,
+    JobStatus, Result,
+};
+use reseolio_proto as pb;
+use tonic::{Code, Status};
+
+/// The error kind the sidecar put in the metadata, or one derived from the status code.
+pub(crate) fn error(s: Status) -> Error {
+    let from_meta = s
+        .metadata()
+        .get("reseolio-error-kind")
+        .and_then(|v| v.to_str().ok())
+        .and_then(ErrorKind::parse);
+    let kind = from_meta.unwrap_or(match s.code() {
+        Code::InvalidArgument | Code::OutOfRange => ErrorKind::InvalidArgument,
+        Code::NotFound => ErrorKind::NotFound,
+        Code::AlreadyExists => ErrorKind::AlreadyExists,
+        Code::FailedPrecondition | Code::Aborted => ErrorKind::Conflict,
+        Code::DeadlineExceeded => ErrorKind::Timeout,
+        Code::Unavailable | Code::ResourceExhausted | Code::Cancelled => ErrorKind::Unavailable,
+        Code::Unauthenticated | Code::PermissionDenied => ErrorKind::InvalidArgument,
+        _ => ErrorKind::Internal,
+    });
+    let message = match s.code() {
+        Code::Unauthenticated => format!("the sidecar refused the call: {}", s.message()),
+        Code::Unavailable if from_meta.is_none() => {
+            format!("the sidecar is unreachable: {}", s.message())
+        }
+        _ => s.message().to_string(),
+    };
+    Error::new(kind, message)
+}
+
+pub(crate) fn status(v: i32) -> Result<JobStatus> {
+    Ok(match pb::JobStatus::try_from(v) {
+        Ok(pb::JobStatus::Pending) => JobStatus::Pending,
+        Ok(pb::JobStatus::Running) => JobStatus::Running,
+        Ok(pb::JobStatus::Success) => JobStatus::Success,
+        Ok(pb::JobStatus::Failed) => JobStatus::Failed,
+        Ok(pb::JobStatus::Dead) => JobStatus::Dead,
+        Ok(pb::JobStatus::Cancelled) => JobStatus::Cancelled,
+        _ => return Err(Error::internal(format!("the sidecar sent job status {v}"))),
+    })
+}
+
+pub(crate) fn status_to_wire(s: JobStatus) -> i32 {
+    (match s {
+        JobStatus::Pending => pb::JobStatus::Pending,
+        JobStatus::Running => pb::JobStatus::Running,
+        JobStatus::Success => pb::JobStatus::Success,
+        JobStatus::Failed => pb::JobStatus::Failed,
+        JobStatus::Dead => pb::JobStatus::Dead,
+        JobStatus::Cancelled => pb::JobStatus::Cancelled,
+    }) as i32
+}
+
+fn opt(v: i64) -> Option<i64> {
+    (v != 0).then_some(v)
+}
+
+fn opt_str(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+pub(crate) fn job(j: pb::Job) -> Result<Job> {
+    let status = status(j.status)?;
+    Ok(Job {
+        id: j.id,
+        name: j.name,
+        args: j.args,
+        status,
+        priority: j.priority,
+        attempt: j.attempt.max(0) as u32,
+        max_attempts: j.max_attempts.max(0) as u32,
+        retry: reseolio_core::job::RetryPolicy {
+            backoff: j.backoff.parse::<Backoff>().unwrap_or_default(),
+            initial_delay_ms: j.initial_delay_ms.max(0) as u64,
+            max_delay_ms: j.max_delay_ms.max(0) as u64,
+            jitter: j.jitter,
+        },
+        timeout_ms: j.timeout_ms.max(0) as u64,
+        idempotency_key: opt_str(j.idempotency_key),
+        result: (status == JobStatus::Success).then_some(j.result),
+        last_error: opt_str(j.error),
+        created_at: j.created_at,
+        run_at: j.scheduled_at,
+        started_at: opt(j.started_at),
+        completed_at: opt(j.completed_at),
+        lease_expires_at: (status == JobStatus::Running).then_some(j.deadline_ms),
+        worker_id: opt_str(j.worker_id),
+    })
+}
+
+pub(crate) fn claimed(j: pb::Job) -> Result<ClaimedJob> {
+    Ok(ClaimedJob {
+        token: j.lease_token.parse()?,
+        name: j.name,
+        args: j.args,
+        attempt: j.attempt.max(0) as u32,
+        max_attempts: j.max_attempts.max(0) as u32,
+        timeout_ms: j.timeout_ms.max(0) as u64,
+        deadline_ms: j.deadline_ms,
+        created_at: j.created_at,
+        run_at: j.scheduled_at,
+    })
+}
+
+pub(crate) fn attempt(a: pb::Attempt) -> Attempt {
+    Attempt {
+        job_id: a.job_id,
+        attempt: a.attempt.max(0) as u32,
+        lease: a.lease,
+        worker_id: a.worker_id,
+        node_id: a.node_id,
+        started_at: a.started_at,
+        finished_at: opt(a.finished_at),
+        outcome: AttemptOutcome::parse(&a.outcome),
+        error: opt_str(a.error),
+    }
+}
+
+/// Engine options to wire options. A set field whose value is 0 is named in `zero_fields`, so
+/// the sidecar does not read it as "the default" (the v1 rule for zeros). Values that do not fit
+/// the wire's 32-bit fields are refused by name.
+pub(crate) fn options(o: &EnqueueOptions) -> Result<pb::JobOptions> {
+    let mut zero_fields = Vec::new();
+    let mut note_zero = |field: &str, is_zero: bool| {
+        if is_zero {
+            zero_fields.push(field.to_string());
+        }
+    };
+    note_zero("max_attempts", o.max_attempts == Some(0));
+    note_zero("initial_delay_ms", o.initial_delay_ms == Some(0));
+    note_zero("max_delay_ms", o.max_delay_ms == Some(0));
+    note_zero("timeout_ms", o.timeout_ms == Some(0));
+    note_zero("jitter", o.jitter == Some(0.0));
+    note_zero("priority", o.priority == Some(0));
+    note_zero("run_at", o.run_at_ms == Some(0));
+    note_zero("delay_ms", o.delay_ms == Some(0));
+    let int32 = |field: &str, v: Option<i64>| -> Result<i32> {
+        i32::try_from(v.unwrap_or(0)).map_err(|_| {
+            Error::invalid(format!(
+                "{field} is {}; over gRPC it must fit in 32 bits",
+                v.unwrap_or(0)
+            ))
+        })
+    };
+    Ok(pb::JobOptions {
+        max_attempts: int32("max_attempts", o.max_attempts)?,
+        backoff: o
+            .backoff
+            .map(|b| b.as_str().to_string())
+            .unwrap_or_default(),
+        initial_delay_ms: int32("initial_delay_ms", o.initial_delay_ms)?,
+        max_delay_ms: int32("max_delay_ms", o.max_delay_ms)?,
+        timeout_ms: int32("timeout_ms", o.timeout_ms)?,
+        jitter: o.jitter.unwrap_or(0.0) as f32,
+        priority: o.priority.unwrap_or(0),
+        run_at: o.run_at_ms.unwrap_or(0),
+        delay_ms: o.delay_ms.unwrap_or(0),
+        zero_fields,
+    })
+}

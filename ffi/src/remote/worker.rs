@@ -1,0 +1,205 @@
+//! A remote worker: one PollJobs stream, whose server-side slots are this worker's concurrency.
+
+use super::{wire, Api};
+use reseolio_core::store::{JobCompleteResult, JobHeartbeatResult};
+use reseolio_core::{ClaimedJob, Error, ErrorKind, LeaseToken, Outcome, Result};
+use reseolio_proto as pb;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+
+/// A job received on the stream.
+pub(crate) struct RemoteTask {
+    pub(crate) job: ClaimedJob,
+    pub(crate) cancelled: watch::Receiver<bool>,
+}
+
+pub(crate) struct RemoteWorker {
+    api: Api,
+    /// Closing it (dropping the sender) ends the stream from our side.
+    requests: Mutex<Option<mpsc::Sender<pb::PollRequest>>>,
+    jobs: tokio::sync::Mutex<tonic::Streaming<pb::Job>>,
+    held: AtomicUsize,
+    cancels: Mutex<std::collections::HashMap<LeaseToken, watch::Sender<bool>>>,
+    stopped: watch::Sender<bool>,
+}
+
+impl RemoteWorker {
+    pub(crate) async fn start(api: Api, names: Vec<String>, concurrency: u32) -> Result<Self> {
+        if concurrency == 0 {
+            return Err(Error::invalid("concurrency must be >= 1, got 0"));
+        }
+        let concurrency = i32::try_from(concurrency)
+            .map_err(|_| Error::invalid(format!("concurrency {concurrency} is too large")))?;
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(pb::PollRequest {
+            worker_id: String::new(),
+            names,
+            concurrency,
+        })
+        .await
+        .map_err(|_| Error::internal("poll request not sent"))?;
+        let jobs = api
+            .clone()
+            .poll_jobs(ReceiverStream::new(rx))
+            .await
+            .map_err(wire::error)?
+            .into_inner();
+        Ok(RemoteWorker {
+            api,
+            requests: Mutex::new(Some(tx)),
+            jobs: tokio::sync::Mutex::new(jobs),
+            held: AtomicUsize::new(0),
+            cancels: Mutex::new(Default::default()),
+            stopped: watch::Sender::new(false),
+        })
+    }
+
+    pub(crate) async fn poll(&self) -> Result<RemoteTask> {
+        let mut stopped = self.stopped.subscribe();
+        if *stopped.borrow() {
+            return Err(Error::shut_down("the worker was shut down"));
+        }
+        let mut jobs = self.jobs.lock().await;
+        let next = tokio::select! {
+            next = jobs.next() => next,
+            _ = stopped.wait_for(|s| *s) => return Err(Error::shut_down("the worker was shut down")),
+        };
+        match next {
+            Some(Ok(job)) => {
+                let job = wire::claimed(job)?;
+                let (tx, rx) = watch::channel(false);
+                self.cancels
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(job.token.clone(), tx);
+                self.held.fetch_add(1, Ordering::AcqRel);
+                Ok(RemoteTask { job, cancelled: rx })
+            }
+            Some(Err(s)) => Err(wire::error(s)),
+            None => Err(Error::new(
+                ErrorKind::ShutDown,
+                "the sidecar ended the worker stream",
+            )),
+        }
+    }
+
+    fn let_go(&self, token: &LeaseToken) {
+        if self
+            .cancels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(token)
+            .is_some()
+        {
+            self.held.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    pub(crate) async fn complete(
+        &self,
+        token: &LeaseToken,
+        outcome: Outcome,
+    ) -> Result<JobCompleteResult> {
+        let result = match outcome {
+            Outcome::Success(v) => pb::AckResult {
+                success: true,
+                return_value: v,
+                error: String::new(),
+                should_retry: false,
+            },
+            Outcome::Failure { error, retryable } => pb::AckResult {
+                success: false,
+                return_value: vec![],
+                error,
+                should_retry: retryable,
+            },
+        };
+        let r = self
+            .api
+            .clone()
+            .ack_job(pb::AckRequest {
+                job_id: token.job_id.clone(),
+                result: Some(result),
+                lease_token: token.to_string(),
+            })
+            .await
+            .map_err(wire::error);
+        match &r {
+            Ok(_) => self.let_go(token),
+            Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {
+                self.let_go(token)
+            }
+            Err(_) => {}
+        }
+        let r = r?.into_inner();
+        let status = wire::status(r.new_status)?;
+        Ok(JobCompleteResult {
+            status,
+            next_attempt: (r.next_attempt > 0).then_some(r.next_attempt as u32),
+            next_run_at: (r.next_run_at > 0).then_some(r.next_run_at),
+            job: None,
+        })
+    }
+
+    pub(crate) async fn heartbeat(&self, token: &LeaseToken) -> Result<JobHeartbeatResult> {
+        let r = self
+            .api
+            .clone()
+            .heartbeat_job(pb::HeartbeatRequest {
+                lease_token: token.to_string(),
+            })
+            .await
+            .map_err(wire::error);
+        let signal = |on: bool| {
+            if on {
+                if let Some(tx) = self
+                    .cancels
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(token)
+                {
+                    let _ = tx.send(true);
+                }
+            }
+        };
+        match r {
+            Ok(r) => {
+                let r = r.into_inner();
+                signal(r.cancelled);
+                Ok(if r.cancelled {
+                    JobHeartbeatResult::Cancelled
+                } else {
+                    JobHeartbeatResult::Extended {
+                        lease_expires_at: r.lease_expires_at,
+                    }
+                })
+            }
+            Err(e) => {
+                if e.kind() == ErrorKind::Conflict {
+                    signal(true);
+                    self.let_go(token);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops taking jobs, waits up to `grace` for held ones to be completed, then closes the
+    /// stream: the sidecar hands back what it had claimed but not sent, and the leases of jobs
+    /// still held lapse.
+    pub(crate) async fn shutdown(&self, grace: Duration) {
+        let _ = self.stopped.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.held.load(Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+}

@@ -113,7 +113,10 @@ pub async fn serve(engine: Engine, config: ServeConfig) -> Result<Serving> {
         });
 
     let mut stop_rx = stop_rx;
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // No Nagle: acks and jobs are small messages that must not wait for a delayed ACK (40 ms).
+    let incoming = tonic::transport::server::TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(30)));
     let task = tokio::spawn(async move {
         tonic::transport::Server::builder()
             .add_service(health_service)

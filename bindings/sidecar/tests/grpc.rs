@@ -608,3 +608,40 @@ fn the_binary_serves_until_sigterm_and_exits_zero() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l == "reseolio stopped"), "{rest:?}");
 }
+
+#[test]
+fn a_second_signal_exits_at_once_while_jobs_are_in_flight() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reseolio"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--shutdown-grace", "60"])
+        .env("RESEOLIO_DB", dir.path().join("bin.db"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = lines.next().unwrap().unwrap();
+    let addr = ready.split_whitespace().nth(3).unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // A worker holds a job and never acks it: a graceful stop would wait the whole 60 s grace.
+    let _held = rt.block_on(async {
+        let mut c = client(&format!("http://{addr}")).await;
+        c.enqueue_job(enqueue("f", "[]")).await.unwrap();
+        let (tx, mut jobs) = worker_stream(&mut c, &["f"], 1).await;
+        next_job(&mut jobs).await;
+        (tx, jobs, c)
+    });
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let stopping = lines.next().unwrap().unwrap();
+    assert!(stopping.starts_with("reseolio stopping"), "{stopping}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it waits for the job in flight"
+    );
+    let t = std::time::Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130));
+}

@@ -63,6 +63,9 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     if args.poll_interval == 0 {
         return Err("--poll-interval must be >= 1 ms".into());
     }
+    // Listening for signals from the start: a signal that arrives before its listener exists is
+    // swallowed, so the listener for the second signal must not be created after the first.
+    let mut signals = Signals::new().map_err(|e| format!("cannot listen for signals: {e}"))?;
     let engine = Engine::open(
         &storage_url(&args.db),
         EngineConfig {
@@ -88,10 +91,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         args.db
     );
 
-    wait_for_signal().await;
+    signals.next().await;
     eprintln!("reseolio stopping: finishing jobs in flight (a second signal exits at once)");
-    tokio::spawn(async {
-        wait_for_signal().await;
+    tokio::spawn(async move {
+        signals.next().await;
         eprintln!("reseolio: second signal, exiting now");
         std::process::exit(130);
     });
@@ -101,12 +104,26 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("install the SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+/// SIGTERM and SIGINT, listened for from creation on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }
 

@@ -1,0 +1,98 @@
+//! How results get from the engine's threads back to asyncio without those threads ever taking
+//! the GIL.
+//!
+//! A thread that takes the GIL while the interpreter finalizes is killed or aborts the process
+//! (a known hazard of running Python callbacks from Tokio threads, seen as "PyGILState_Release:
+//! thread state must be current" at exit). So an engine call made from Python only spawns its
+//! work; when the work is done, the engine thread stores the plain Rust result in a queue and
+//! writes one byte to the event loop's pipe. The loop's reader callback, on the loop's own thread
+//! with the GIL, then calls [`drain`], which turns the results into Python objects and resolves
+//! the futures. Pipes belong to the Python package, which never closes them (it reuses them), so
+//! a late write can never land in an unrelated file.
+
+use crate::convert::{Attempt, Job};
+use crate::error::to_py;
+use crate::worker::{Task, Worker};
+use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+/// A finished call's value, still plain Rust.
+pub(crate) enum Value {
+    Unit,
+    Bool(bool),
+    Str(String),
+    Enqueued(String, bool),
+    Job(reseolio_ffi::Job),
+    Jobs(Vec<reseolio_ffi::Job>, u64),
+    Attempts(Vec<reseolio_ffi::Attempt>),
+    Worker(reseolio_ffi::ClientWorker),
+    Task(reseolio_ffi::ClientTask),
+}
+
+type Done = (u64, reseolio_ffi::Result<Value>);
+
+static QUEUES: Mutex<Option<HashMap<i32, Vec<Done>>>> = Mutex::new(None);
+
+/// Runs `work` on the engine's runtime; its result is queued for the loop behind `fd` under `id`.
+pub(crate) fn spawn<F>(fd: i32, id: u64, work: F)
+where
+    F: Future<Output = reseolio_ffi::Result<Value>> + Send + 'static,
+{
+    reseolio_ffi::runtime().spawn(async move {
+        let r = work.await;
+        QUEUES
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .entry(fd)
+            .or_default()
+            .push((id, r));
+        // SAFETY: writes one byte from a valid buffer; the fd is a pipe the Python package keeps
+        // open for the life of the process. A full pipe (EAGAIN) is fine: a wake-up is pending.
+        unsafe {
+            libc::write(fd, b"!".as_ptr().cast(), 1);
+        }
+    });
+}
+
+fn to_object(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
+    match v {
+        Value::Unit => Ok(py.None()),
+        Value::Bool(b) => b.into_py_any(py),
+        Value::Str(s) => s.into_py_any(py),
+        Value::Enqueued(id, dedup) => (id, dedup).into_py_any(py),
+        Value::Job(j) => Job::from(j).into_py_any(py),
+        Value::Jobs(jobs, total) => {
+            let jobs: Vec<Job> = jobs.into_iter().map(Job::from).collect();
+            (jobs, total).into_py_any(py)
+        }
+        Value::Attempts(a) => a
+            .into_iter()
+            .map(Attempt::from)
+            .collect::<Vec<_>>()
+            .into_py_any(py),
+        Value::Worker(w) => Worker::new(w).into_py_any(py),
+        Value::Task(t) => Task::new(t).into_py_any(py),
+    }
+}
+
+/// The results queued for the loop behind `fd`, as `(id, value, is_error)`; the value is the
+/// exception instance when `is_error`. Called by the loop's reader callback, with the GIL.
+#[pyfunction]
+pub(crate) fn drain(py: Python<'_>, fd: i32) -> PyResult<Vec<(u64, Py<PyAny>, bool)>> {
+    let done = QUEUES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_mut()
+        .and_then(|q| q.remove(&fd))
+        .unwrap_or_default();
+    done.into_iter()
+        .map(|(id, r)| match r {
+            Ok(v) => Ok((id, to_object(py, v)?, false)),
+            Err(e) => Ok((id, to_py(e).into_value(py).into_any(), true)),
+        })
+        .collect()
+}

@@ -1,0 +1,168 @@
+//! The `Client` class: a thin wrapper of `reseolio_ffi::Client`. Every engine call takes the
+//! event loop's pipe `fd` and a call `id`, starts the work and returns at once; the result comes
+//! back through [`crate::bridge::drain`].
+
+use crate::bridge::{spawn, Value};
+use crate::convert;
+use crate::error::to_py;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use reseolio_ffi::{ConnectOptions, Error, JobListParams, JobOrder};
+use std::time::Duration;
+
+/// A connection to Reseolio: the embedded engine (`sqlite://`) or a sidecar (`grpc://`).
+#[pyclass(frozen, module = "reseolio._native")]
+pub struct Client {
+    inner: reseolio_ffi::Client,
+}
+
+fn timeout(secs: Option<f64>) -> PyResult<Option<Duration>> {
+    match secs {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(to_py(Error::invalid(format!(
+            "timeout must be a number of seconds >= 0, got {s}"
+        )))),
+    }
+}
+
+#[pymethods]
+impl Client {
+    /// Opens a client. Blocks (without the GIL) while a database is opened and migrated.
+    #[staticmethod]
+    #[pyo3(signature = (url, *, poll_interval_ms=None, max_payload_bytes=None, retention_secs=None, token=None))]
+    fn connect(
+        py: Python<'_>,
+        url: String,
+        poll_interval_ms: Option<u64>,
+        max_payload_bytes: Option<usize>,
+        retention_secs: Option<u64>,
+        token: Option<String>,
+    ) -> PyResult<Client> {
+        let options = ConnectOptions {
+            poll_interval_ms,
+            max_payload_bytes,
+            retention_secs,
+            token,
+        };
+        let inner = py
+            .detach(|| reseolio_ffi::Client::connect(&url, options))
+            .map_err(to_py)?;
+        Ok(Client { inner })
+    }
+
+    /// Writes a job; resolves to `(job_id, deduplicated)` once it is durable.
+    #[pyo3(signature = (fd, id, name, args, options=None))]
+    fn enqueue(
+        &self,
+        fd: i32,
+        id: u64,
+        name: String,
+        args: Vec<u8>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let options = convert::options(options)?;
+        let c = self.inner.clone();
+        spawn(fd, id, async move {
+            let e = c.enqueue(&name, args, options).await?;
+            Ok(Value::Enqueued(e.job_id, e.deduplicated))
+        });
+        Ok(())
+    }
+
+    fn get(&self, fd: i32, id: u64, job_id: String) {
+        let c = self.inner.clone();
+        spawn(fd, id, async move { Ok(Value::Job(c.get(&job_id).await?)) });
+    }
+
+    /// Resolves to `(jobs, total)`.
+    #[allow(clippy::too_many_arguments)]
+    fn list(
+        &self,
+        fd: i32,
+        id: u64,
+        statuses: Vec<String>,
+        names: Vec<String>,
+        limit: u32,
+        offset: u32,
+        order_by: String,
+        ascending: bool,
+    ) -> PyResult<()> {
+        let order = match order_by.as_str() {
+            "created_at" => JobOrder::CreatedAt,
+            "run_at" => JobOrder::RunAt,
+            other => {
+                return Err(to_py(Error::invalid(format!(
+                    "order_by must be 'created_at' or 'run_at', got '{other}'"
+                ))))
+            }
+        };
+        let params = JobListParams {
+            statuses: convert::statuses(statuses)?,
+            names,
+            limit,
+            offset,
+            order,
+            ascending,
+        };
+        let c = self.inner.clone();
+        spawn(fd, id, async move {
+            let r = c.list(params).await?;
+            Ok(Value::Jobs(r.jobs, r.total))
+        });
+        Ok(())
+    }
+
+    fn attempts(&self, fd: i32, id: u64, job_id: String) {
+        let c = self.inner.clone();
+        spawn(fd, id, async move {
+            Ok(Value::Attempts(c.attempts(&job_id).await?))
+        });
+    }
+
+    fn cancel(&self, fd: i32, id: u64, job_id: String) {
+        let c = self.inner.clone();
+        spawn(
+            fd,
+            id,
+            async move { Ok(Value::Job(c.cancel(&job_id).await?)) },
+        );
+    }
+
+    fn retry(&self, fd: i32, id: u64, job_id: String) {
+        let c = self.inner.clone();
+        spawn(
+            fd,
+            id,
+            async move { Ok(Value::Job(c.retry(&job_id).await?)) },
+        );
+    }
+
+    /// Resolves to the finished job (SUCCESS, DEAD or CANCELLED); fails with TimeoutError after
+    /// `timeout` seconds.
+    #[pyo3(signature = (fd, id, job_id, timeout=None))]
+    fn await_result(&self, fd: i32, id: u64, job_id: String, timeout: Option<f64>) -> PyResult<()> {
+        let t = self::timeout(timeout)?;
+        let c = self.inner.clone();
+        spawn(fd, id, async move {
+            Ok(Value::Job(c.await_result(&job_id, t).await?))
+        });
+        Ok(())
+    }
+
+    /// Starts a worker; resolves to a `Worker`.
+    fn worker(&self, fd: i32, id: u64, names: Vec<String>, concurrency: u32) {
+        let c = self.inner.clone();
+        spawn(fd, id, async move {
+            Ok(Value::Worker(c.worker(names, concurrency).await?))
+        });
+    }
+
+    fn close(&self, fd: i32, id: u64) {
+        let c = self.inner.clone();
+        spawn(fd, id, async move {
+            c.close().await?;
+            Ok(Value::Unit)
+        });
+    }
+}

@@ -1,0 +1,110 @@
+"""Types of the compiled module (bindings/python)."""
+
+from typing import Any, Dict, List, Optional, Tuple
+
+__version__: str
+
+class Job:
+    id: str
+    name: str
+    status: str
+    priority: int
+    attempt: int
+    max_attempts: int
+    backoff: str
+    initial_delay_ms: int
+    max_delay_ms: int
+    jitter: float
+    timeout_ms: int
+    idempotency_key: Optional[str]
+    last_error: Optional[str]
+    created_at: int
+    run_at: int
+    started_at: Optional[int]
+    completed_at: Optional[int]
+    lease_expires_at: Optional[int]
+    worker_id: Optional[str]
+    @property
+    def args(self) -> bytes: ...
+    @property
+    def result(self) -> Optional[bytes]: ...
+
+class Attempt:
+    job_id: str
+    attempt: int
+    lease: int
+    worker_id: str
+    node_id: str
+    started_at: int
+    finished_at: Optional[int]
+    outcome: Optional[str]
+    error: Optional[str]
+
+class Task:
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def token(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def args(self) -> bytes: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def max_attempts(self) -> int: ...
+    @property
+    def timeout_ms(self) -> int: ...
+    @property
+    def deadline_ms(self) -> int: ...
+    def is_cancelled(self) -> bool: ...
+
+class Worker:
+    def poll(self, fd: int, id: int) -> None: ...
+    def complete(
+        self,
+        fd: int,
+        id: int,
+        token: str,
+        result: Optional[bytes] = None,
+        error: Optional[str] = None,
+        retryable: bool = True,
+    ) -> None: ...
+    def heartbeat(self, fd: int, id: int, token: str) -> None: ...
+    def shutdown(self, fd: int, id: int, grace: float) -> None: ...
+
+# Engine calls take the event loop's pipe fd and a call id and return at once; results come
+# back through drain(fd) (see reseolio/_bridge.py).
+class Client:
+    @staticmethod
+    def connect(
+        url: str,
+        *,
+        poll_interval_ms: Optional[int] = None,
+        max_payload_bytes: Optional[int] = None,
+        retention_secs: Optional[int] = None,
+        token: Optional[str] = None,
+    ) -> Client: ...
+    def enqueue(
+        self, fd: int, id: int, name: str, args: bytes, options: Optional[Dict[str, Any]] = None
+    ) -> None: ...
+    def get(self, fd: int, id: int, job_id: str) -> None: ...
+    def list(
+        self,
+        fd: int,
+        id: int,
+        statuses: List[str],
+        names: List[str],
+        limit: int,
+        offset: int,
+        order_by: str,
+        ascending: bool,
+    ) -> None: ...
+    def attempts(self, fd: int, id: int, job_id: str) -> None: ...
+    def cancel(self, fd: int, id: int, job_id: str) -> None: ...
+    def retry(self, fd: int, id: int, job_id: str) -> None: ...
+    def await_result(self, fd: int, id: int, job_id: str, timeout: Optional[float] = None) -> None: ...
+    def worker(self, fd: int, id: int, names: List[str], concurrency: int) -> None: ...
+    def close(self, fd: int, id: int) -> None: ...
+
+def drain(fd: int) -> List[Tuple[int, Any, bool]]: ...

@@ -1,0 +1,161 @@
+"""The worker loop: polls the engine, runs handlers, reports outcomes, keeps leases alive."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import inspect
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Set
+
+from . import _bridge, _json
+from .context import JobContext, _current
+from .errors import ConflictError, NonRetryable, NotFoundError, ShutDownError
+
+if TYPE_CHECKING:
+    from ._native import Task, Worker
+
+Hook = Callable[[JobContext], Any]
+FailureHook = Callable[[JobContext, BaseException], Any]
+
+
+class WorkerLoop:
+    """Runs the handlers of one native worker.
+
+    Async handlers run as asyncio tasks and are cancelled when their attempt's timeout passes.
+    Plain ``def`` handlers run in a thread pool; Python cannot stop a thread, so a sync handler
+    past its timeout is reported as failed but its thread runs on to its end."""
+
+    def __init__(
+        self,
+        worker: "Worker",
+        handlers: Dict[str, Callable[..., Any]],
+        threads: int,
+        on_start: Optional[Hook],
+        on_success: Optional[Hook],
+        on_failure: Optional[FailureHook],
+    ) -> None:
+        self._worker = worker
+        self._handlers = handlers
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="reseolio-handler"
+        )
+        self._on_start = on_start
+        self._on_success = on_success
+        self._on_failure = on_failure
+        self._running: Set["asyncio.Task[None]"] = set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                task: "Task" = await _bridge.call(self._worker.poll)
+            except ShutDownError:
+                break
+            t = asyncio.ensure_future(self._execute(task))
+            self._running.add(t)
+            t.add_done_callback(self._running.discard)
+
+    async def drain(self, grace: float) -> None:
+        """Waits up to ``grace`` seconds for running handlers, then cancels the rest."""
+        if self._running:
+            _, pending = await asyncio.wait(set(self._running), timeout=grace)
+            for t in pending:
+                t.cancel()
+        self._pool.shutdown(wait=False)
+
+    async def _heartbeat(self, task: "Task", handler_task: "asyncio.Future[Any]") -> None:
+        # Keeps the lease of a job whose handler runs long, and learns of a cancellation.
+        period = max(task.timeout_ms / 3000.0, 0.05)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                if await _bridge.call(self._worker.heartbeat, task.token):
+                    handler_task.cancel()
+                    return
+            except (ConflictError, NotFoundError):
+                handler_task.cancel()
+                return
+
+    def _call(self, fn: Callable[..., Any], args: Any, job: JobContext) -> "asyncio.Future[Any]":
+        if inspect.iscoroutinefunction(fn):
+
+            async def in_context() -> Any:
+                # A task runs in a copy of the context it was created in: set it inside.
+                _current.set(job)
+                return await fn(*args)
+
+            return asyncio.ensure_future(in_context())
+        ctx = contextvars.copy_context()
+        ctx.run(_current.set, job)
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._pool, functools.partial(ctx.run, fn, *args))
+
+    async def _execute(self, task: "Task") -> None:
+        ctx_value = JobContext(
+            job_id=task.job_id,
+            name=task.name,
+            attempt=task.attempt,
+            max_attempts=task.max_attempts,
+            deadline_ms=task.deadline_ms,
+        )
+        fn = self._handlers.get(task.name)
+        if fn is None:
+            await self._complete(task, error=f"no handler for {task.name!r} in this worker", retryable=True)
+            return
+        if self._on_start:
+            self._on_start(ctx_value)
+        timeout = task.timeout_ms / 1000.0
+        started = time.monotonic()
+        try:
+            args = _json.decode(task.args)
+            if not isinstance(args, list):
+                raise NonRetryable(f"args of {task.name!r} are not a JSON array")
+            running = self._call(fn, args, ctx_value)
+            beat = asyncio.ensure_future(self._heartbeat(task, running))
+            try:
+                # Past the timeout the attempt is over: an async handler is cancelled.
+                value = await asyncio.wait_for(running, timeout=timeout)
+            finally:
+                beat.cancel()
+            try:
+                result = _json.encode_result(value)
+            except (TypeError, ValueError) as e:
+                raise NonRetryable(f"the result of {task.name!r} cannot be stored as JSON: {e}") from None
+        except NonRetryable as e:
+            await self._fail(task, ctx_value, e, str(e) or type(e).__name__, retryable=False)
+            return
+        except asyncio.TimeoutError as e:
+            elapsed = time.monotonic() - started
+            await self._fail(task, ctx_value, e, f"attempt timed out after {elapsed:.1f} s (timeout {timeout:g} s)", True)
+            return
+        except asyncio.CancelledError:
+            if task.is_cancelled():
+                return  # the job was cancelled; its completion would be refused anyway
+            raise
+        except Exception as e:  # noqa: BLE001 - a handler's failure is data
+            await self._fail(task, ctx_value, e, f"{type(e).__name__}: {e}", retryable=True)
+            return
+        if await self._complete(task, result=result) and self._on_success:
+            self._on_success(ctx_value)
+
+    async def _fail(
+        self, task: "Task", ctx: JobContext, exc: BaseException, error: str, retryable: bool
+    ) -> None:
+        if await self._complete(task, error=error, retryable=retryable) and self._on_failure:
+            self._on_failure(ctx, exc)
+
+    async def _complete(
+        self,
+        task: "Task",
+        result: Optional[bytes] = None,
+        error: Optional[str] = None,
+        retryable: bool = True,
+    ) -> bool:
+        try:
+            await _bridge.call(self._worker.complete, task.token, result, error, retryable)
+            return True
+        except (ConflictError, NotFoundError):
+            # The lease was lost (timed out, cancelled, rescued): the engine already moved on.
+            return False

@@ -1,0 +1,223 @@
+"""Reseolio: the client, the registry of durable functions and the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Protocol,
+    cast,
+    overload,
+)
+
+from . import _bridge, _json, _native, _options
+from ._sync import run_sync
+from ._worker import FailureHook, Hook, WorkerLoop
+from .durable import DurableFunction, P, R
+from .errors import InvalidArgumentError, ReseolioError
+from .handle import JobHandle
+
+if TYPE_CHECKING:
+    from ._native import Job
+
+T = TypeVar("T")
+
+DEFAULT_URL = "sqlite:///./reseolio.db"
+
+
+class DurableDecorator(Protocol):
+    """What ``Reseolio.durable(name)`` returns: applied to a handler, a DurableFunction with the
+    handler's parameters and (awaited) return type."""
+
+    @overload
+    def __call__(self, fn: Callable[P, Awaitable[R]]) -> DurableFunction[P, R]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, R]) -> DurableFunction[P, R]: ...
+
+
+class Reseolio:
+    """A Reseolio client: ``Reseolio("sqlite:///./reseolio.db")`` (embedded engine, the
+    default), ``"postgres://..."`` (later) or ``"grpc://host:port"`` (a sidecar).
+
+    Declare durable functions with :meth:`durable`; :meth:`start` (or ``async with``) starts the
+    worker that runs them. One client per process: after ``fork()`` create a new one."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        concurrency: int = 10,
+        token: Optional[str] = None,
+        poll_interval: Optional[float] = None,
+        max_payload_bytes: Optional[int] = None,
+        retention: Optional[float] = None,
+        shutdown_grace: float = 10.0,
+        threads: Optional[int] = None,
+        on_start: Optional[Hook] = None,
+        on_success: Optional[Hook] = None,
+        on_failure: Optional[FailureHook] = None,
+    ) -> None:
+        if concurrency < 1:
+            raise InvalidArgumentError(f"concurrency must be >= 1, got {concurrency}")
+        self.url = url
+        self._pid = os.getpid()
+        self._client = _native.Client.connect(
+            url,
+            poll_interval_ms=None if poll_interval is None else int(poll_interval * 1000),
+            max_payload_bytes=max_payload_bytes,
+            retention_secs=None if retention is None else int(retention),
+            token=token,
+        )
+        self._concurrency = concurrency
+        self._threads = threads or concurrency
+        self._shutdown_grace = shutdown_grace
+        self._hooks = (on_start, on_success, on_failure)
+        self._functions: Dict[str, DurableFunction[Any, Any]] = {}
+        self._worker: Optional[_native.Worker] = None
+        self._loop: Optional[WorkerLoop] = None
+        self._loop_task: Optional["asyncio.Task[None]"] = None
+
+    def _native(self) -> _native.Client:
+        if os.getpid() != self._pid:
+            raise ReseolioError(
+                f"this Reseolio client was created in process {self._pid} and cannot be used "
+                f"after fork() in process {os.getpid()}; create a new client in the child"
+            )
+        return self._client
+
+    # --- durable functions -------------------------------------------------------------------
+
+    def durable(self, name: str, **options: Any) -> "DurableDecorator":
+        """Makes a function durable under ``name`` (namespace it, e.g. ``"billing:invoice:send"``).
+        Options: ``max_attempts``, ``backoff`` ("fixed" | "linear" | "exponential"),
+        ``initial_delay``, ``max_delay``, ``timeout`` (seconds), ``jitter`` (0 to 1),
+        ``priority``. ``async def`` handlers run on the event loop; plain ``def`` ones in a
+        thread pool."""
+        _options.to_native(options)  # unknown names fail here, at declaration
+
+        def wrap(fn: Callable[..., Any]) -> DurableFunction[Any, Any]:
+            if name in self._functions:
+                raise InvalidArgumentError(f"a durable function named {name!r} is already registered")
+            f: DurableFunction[Any, Any] = DurableFunction(self, name, fn, options)
+            self._functions[name] = f
+            return f
+
+        return cast(DurableDecorator, wrap)
+
+    async def _enqueue_handle(
+        self, name: str, args: Sequence[Any], options: Dict[str, Any]
+    ) -> JobHandle[Any]:
+        payload = _json.encode_args(name, args)
+        job_id, deduplicated = await _bridge.call(
+            self._native().enqueue, name, payload, _options.to_native(options)
+        )
+        return JobHandle(self, job_id, deduplicated)
+
+    async def enqueue(self, name: str, *args: Any, **options: Any) -> JobHandle[Any]:
+        """Enqueues a job for a function by name (it may be declared in another process or
+        language)."""
+        return await self._enqueue_handle(name, args, options)
+
+    def handle(self, job_id: str) -> JobHandle[Any]:
+        """A handle for a job id kept from earlier (another process, before a restart)."""
+        return JobHandle(self, job_id)
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    async def get_job(self, job_id: str) -> "Job":
+        job: "Job" = await _bridge.call(self._native().get, job_id)
+        return job
+
+    async def list_jobs(
+        self,
+        *,
+        statuses: Sequence[str] = (),
+        names: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+        order_by: str = "created_at",
+        ascending: bool = False,
+    ) -> Tuple[List["Job"], int]:
+        """A page of jobs and the total number that match."""
+        page: Tuple[List["Job"], int] = await _bridge.call(
+            self._native().list, list(statuses), list(names), limit, offset, order_by, ascending
+        )
+        return page
+
+    async def cancel_job(self, job_id: str) -> "Job":
+        job: "Job" = await _bridge.call(self._native().cancel, job_id)
+        return job
+
+    async def retry_job(self, job_id: str) -> "Job":
+        job: "Job" = await _bridge.call(self._native().retry, job_id)
+        return job
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Starts the worker for the declared durable functions (nothing to run: no worker)."""
+        if self._loop_task is not None or not self._functions:
+            return
+        self._worker = await _bridge.call(
+            self._native().worker, list(self._functions), self._concurrency
+        )
+        on_start, on_success, on_failure = self._hooks
+        self._loop = WorkerLoop(
+            self._worker,
+            {n: f.handler for n, f in self._functions.items()},
+            self._threads,
+            on_start,
+            on_success,
+            on_failure,
+        )
+        self._loop_task = asyncio.ensure_future(self._loop.run())
+
+    async def stop(self) -> None:
+        """Stops the worker: no new jobs; running handlers get ``shutdown_grace`` seconds, then
+        their jobs are handed back to run again."""
+        if self._worker is not None and self._loop is not None and self._loop_task is not None:
+            await self._loop.drain(self._shutdown_grace)
+            await _bridge.call(self._worker.shutdown, 0.0)
+            await self._loop_task
+            self._worker = None
+            self._loop = None
+            self._loop_task = None
+
+    async def close(self) -> None:
+        """Stops the worker and closes the engine."""
+        await self.stop()
+        await _bridge.call(self._native().close)
+
+    async def __aenter__(self) -> "Reseolio":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def run(self, main: Optional[Callable[[], Awaitable[T]]] = None) -> Optional[T]:
+        """For scripts and services: starts the worker, runs ``main()`` if given (else runs until
+        interrupted), then stops."""
+
+        async def go() -> Optional[T]:
+            async with self:
+                if main is not None:
+                    return await main()
+                await asyncio.Event().wait()
+                return None
+
+        try:
+            return run_sync(go())
+        except KeyboardInterrupt:
+            return None

@@ -80,6 +80,24 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Hands a held job back (see [`Worker::release`]) and frees its slot.
+    async fn release(&self, token: &LeaseToken) {
+        let engine = &self.engine;
+        let r = engine
+            .store
+            .job_release(JobReleaseParams {
+                job_id: token.job_id.clone(),
+                lease: token.lease,
+                now_ms: engine.now_ms(),
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(job_id = %token.job_id, error = %e, "hand-back skipped");
+        }
+        self.let_go(token);
+        engine.signals.job_available.notify_waiters();
+    }
+
     fn names(&self) -> Vec<String> {
         self.names.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -263,20 +281,7 @@ impl Worker {
     /// Hands a held job back now: PENDING again, due at once, the attempt not counted. Never
     /// fails: a job whose lease was lost meanwhile is left as it is.
     pub async fn release(&self, token: &LeaseToken) {
-        let engine = &self.shared.engine;
-        let r = engine
-            .store
-            .job_release(JobReleaseParams {
-                job_id: token.job_id.clone(),
-                lease: token.lease,
-                now_ms: engine.now_ms(),
-            })
-            .await;
-        if let Err(e) = r {
-            tracing::debug!(job_id = %token.job_id, error = %e, "hand-back skipped");
-        }
-        self.shared.let_go(token);
-        engine.signals.job_available.notify_waiters();
+        self.shared.release(token).await
     }
 }
 
@@ -374,19 +379,7 @@ fn hand_over(shared: &Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit
     };
     if !sent {
         let shared = shared.clone();
-        tokio::spawn(async move {
-            let engine = &shared.engine;
-            let _ = engine
-                .store
-                .job_release(JobReleaseParams {
-                    job_id: token.job_id.clone(),
-                    lease: token.lease,
-                    now_ms: engine.now_ms(),
-                })
-                .await;
-            shared.let_go(&token);
-            engine.signals.job_available.notify_waiters();
-        });
+        tokio::spawn(async move { shared.release(&token).await });
     }
 }
 

@@ -659,3 +659,73 @@ fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> std::proces
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Sends raw bytes as a request body, to feed the server what no generated client would.
+#[derive(Clone, Default)]
+struct RawCodec;
+
+struct RawEncoder;
+struct RawDecoder;
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawDecoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let n = bytes::Buf::remaining(src);
+        Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
+    }
+}
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_message_is_refused_and_the_server_keeps_serving() {
+    let s = start(None, 100).await;
+    let channel = Channel::from_shared(s.url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut raw = tonic::client::Grpc::new(channel.clone());
+    raw.ready().await.unwrap();
+    // Field 1 (name) announced as 100 bytes long, with 3 present: not a protobuf message.
+    let garbage = vec![0x0a, 100, b'a', b'b', b'c'];
+    let path =
+        tonic::codegen::http::uri::PathAndQuery::from_static("/reseolio.Reseolio/EnqueueJob");
+    let err = raw
+        .unary(Request::new(garbage), path, RawCodec)
+        .await
+        .unwrap_err();
+    // The gRPC status-code guide maps an unparsable message to INTERNAL.
+    assert_eq!(err.code(), Code::Internal, "{err:?}");
+    assert!(!err.message().is_empty());
+    let mut c = ReseolioClient::new(channel);
+    c.enqueue_job(enqueue("f", "[]")).await.unwrap();
+}

@@ -2,20 +2,33 @@
 
 use reseolio_core::{Error, Result};
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 /// The process-wide runtime the engine runs on: multi-threaded, two workers (the engine's own
 /// work is I/O-bound and its SQLite writes run on a dedicated thread).
+///
+/// A child made by `fork()` inherits the parent's runtime without its threads, so work put on
+/// it would never run: the runtime is made again in a new process (the parent's copy is left
+/// alone; it owns nothing the child can use).
 pub fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("reseolio")
-            .enable_all()
-            .build()
-            .expect("start the reseolio runtime")
-    })
+    static RT: Mutex<Option<(u32, &'static tokio::runtime::Runtime)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut rt = RT.lock().unwrap_or_else(|p| p.into_inner());
+    match *rt {
+        Some((owner, r)) if owner == pid => r,
+        _ => {
+            let made: &'static tokio::runtime::Runtime = Box::leak(Box::new(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("reseolio")
+                    .enable_all()
+                    .build()
+                    .expect("start the reseolio runtime"),
+            ));
+            *rt = Some((pid, made));
+            made
+        }
+    }
 }
 
 /// Runs `fut` on the runtime and awaits its outcome from whatever executor the caller is on.

@@ -23,7 +23,9 @@ pub(crate) struct Held {
 #[derive(Clone)]
 pub struct Service {
     pub(crate) engine: Engine,
-    pub(crate) held: Arc<Mutex<HashMap<String, Held>>>,
+    /// Keyed by lease token, not job id: a job rescued and claimed again has a newer lease,
+    /// possibly on another stream, and each lease's slot must be let go by its own worker.
+    pub(crate) held: Arc<Mutex<HashMap<LeaseToken, Held>>>,
     pub(crate) max_concurrent: u32,
     /// Slots not yet given to a worker stream: the streams' concurrencies never add up to more
     /// than `max_concurrent`.
@@ -57,10 +59,51 @@ impl Service {
         }
     }
 
-    fn held_token(&self, job_id: &str) -> Option<(LeaseToken, Arc<Worker>)> {
+    /// The worker stream of this server holding `token`, if any.
+    fn holder(&self, token: &LeaseToken) -> Option<Arc<Worker>> {
         let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        held.get(job_id)
-            .map(|h| (h.token.clone(), h.worker.clone()))
+        held.get(token).map(|h| h.worker.clone())
+    }
+
+    /// The newest lease of `job_id` held by a worker stream of this server (for v1 acks, which
+    /// name only the job).
+    fn newest_lease(&self, job_id: &str) -> Option<LeaseToken> {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.keys()
+            .filter(|t| t.job_id == job_id)
+            .max_by_key(|t| t.lease)
+            .cloned()
+    }
+
+    /// Completes `token` through the stream worker holding it (which frees its slot) or, when
+    /// no stream here holds it, through the engine (the token alone fences it). Runs as its own
+    /// task: a caller that gives up after the commit must not leave the slot taken.
+    async fn complete(
+        &self,
+        token: LeaseToken,
+        outcome: Outcome,
+    ) -> reseolio_core::Result<reseolio_core::store::JobCompleteResult> {
+        let (svc, engine) = (self.clone(), self.engine.clone());
+        tokio::spawn(async move {
+            match svc.holder(&token) {
+                Some(worker) => {
+                    let done = worker.complete(&token, outcome).await;
+                    // Let go of the entry when the worker did: done, or the lease is gone.
+                    if done.is_ok()
+                        || matches!(&done, Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::NotFound))
+                    {
+                        svc.held
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&token);
+                    }
+                    done
+                }
+                None => engine.complete(&token, outcome).await,
+            }
+        })
+        .await
+        .map_err(|e| reseolio_core::Error::internal(format!("ack task failed: {e}")))?
     }
 }
 
@@ -112,22 +155,14 @@ impl Reseolio for Service {
                 retryable: result.should_retry,
             }
         };
-        let done = if r.lease_token.is_empty() {
+        let token = if r.lease_token.is_empty() {
             // v1: the job must be held by one of this server's worker streams.
-            let (token, worker) = self.held_token(&r.job_id).ok_or_else(|| {
+            self.newest_lease(&r.job_id).ok_or_else(|| {
                 Status::failed_precondition(format!(
                     "job '{}' is not held by a worker stream of this server (its lease was lost, or it was never claimed here)",
                     r.job_id
                 ))
-            })?;
-            let done = worker.complete(&token, outcome).await;
-            if !matches!(&done, Err(e) if e.kind() == ErrorKind::InvalidArgument) {
-                self.held
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&r.job_id);
-            }
-            done
+            })?
         } else {
             let token: LeaseToken = r.lease_token.parse().map_err(status)?;
             if token.job_id != r.job_id && !r.job_id.is_empty() {
@@ -136,19 +171,9 @@ impl Reseolio for Service {
                     token.job_id, r.job_id
                 )));
             }
-            match self.held_token(&token.job_id) {
-                Some((held, worker)) if held == token => {
-                    let done = worker.complete(&token, outcome).await;
-                    self.held
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&token.job_id);
-                    done
-                }
-                _ => self.engine.complete(&token, outcome).await,
-            }
-        }
-        .map_err(status)?;
+            token
+        };
+        let done = self.complete(token, outcome).await.map_err(status)?;
         Ok(Response::new(pb::AckResponse {
             new_status: status_to_wire(done.status) as i32,
             next_attempt: done.next_attempt.unwrap_or(0) as i32,
@@ -307,9 +332,9 @@ impl Reseolio for Service {
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
         let token: LeaseToken = request.into_inner().lease_token.parse().map_err(status)?;
-        let r = match self.held_token(&token.job_id) {
-            Some((held, worker)) if held == token => worker.heartbeat(&token).await,
-            _ => self.engine.heartbeat(&token).await,
+        let r = match self.holder(&token) {
+            Some(worker) => worker.heartbeat(&token).await,
+            None => self.engine.heartbeat(&token).await,
         }
         .map_err(status)?;
         Ok(Response::new(match r {

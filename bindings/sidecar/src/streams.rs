@@ -115,12 +115,12 @@ async fn run_worker_stream(
                 let Ok(task) = task else { break false };
                 let token = task.token().clone();
                 svc.held.lock().unwrap_or_else(|p| p.into_inner()).insert(
-                    token.job_id.clone(),
+                    token.clone(),
                     Held { token: token.clone(), worker: worker.clone(), stream },
                 );
                 if tx.send(Ok(claimed_to_wire(&task.job))).await.is_err() {
                     // Never delivered: forget it here so that the shutdown below hands it back.
-                    svc.held.lock().unwrap_or_else(|p| p.into_inner()).remove(&token.job_id);
+                    svc.held.lock().unwrap_or_else(|p| p.into_inner()).remove(&token);
                     break false;
                 }
             }
@@ -134,7 +134,8 @@ async fn run_worker_stream(
                 // The worker closed its side or went away.
                 _ => break false,
             },
-            _ = stopping.changed() => {}
+            // A dropped sender (the Serving value gone without stop) means stopping too.
+            changed = stopping.changed() => if changed.is_err() { break true },
             _ = tx.closed() => break false,
         }
     };
@@ -175,10 +176,19 @@ pub(crate) fn subscribe(
 ) -> CompletionStream {
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(async move {
-        let mut waits: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+        // Each waiter carries a generation, so that a late "done" from an older waiter of the
+        // same id never removes a newer one.
+        let mut waits: HashMap<String, (u64, tokio::task::JoinHandle<()>)> = HashMap::new();
+        let mut generation = 0u64;
         // A waiter reports here before it sends its completion, so that a subscription made in
         // answer to that completion finds the id free and is answered again.
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, u64)>();
+        let forget = |waits: &mut HashMap<String, (u64, tokio::task::JoinHandle<()>)>,
+                      (id, g): (String, u64)| {
+            if waits.get(&id).is_some_and(|(wg, _)| *wg == g) {
+                waits.remove(&id);
+            }
+        };
         let mut reading = true;
         loop {
             if !reading && waits.is_empty() {
@@ -186,28 +196,31 @@ pub(crate) fn subscribe(
             }
             tokio::select! {
                 biased;
-                Some(id) = done_rx.recv() => {
-                    waits.remove(&id);
-                }
+                Some(done) = done_rx.recv() => forget(&mut waits, done),
                 msg = inbound.message(), if reading => match msg {
                     Ok(Some(req)) => {
-                        while let Ok(id) = done_rx.try_recv() {
-                            waits.remove(&id);
+                        while let Ok(done) = done_rx.try_recv() {
+                            forget(&mut waits, done);
                         }
                         for id in req.job_ids {
                             if req.unsubscribe {
-                                if let Some(h) = waits.remove(&id) {
+                                if let Some((_, h)) = waits.remove(&id) {
                                     h.abort();
                                 }
                             } else if let std::collections::hash_map::Entry::Vacant(slot) =
                                 waits.entry(id.clone())
                             {
-                                slot.insert(tokio::spawn(await_one(
-                                    engine.clone(),
-                                    id,
-                                    tx.clone(),
-                                    done_tx.clone(),
-                                )));
+                                generation += 1;
+                                slot.insert((
+                                    generation,
+                                    tokio::spawn(await_one(
+                                        engine.clone(),
+                                        id,
+                                        generation,
+                                        tx.clone(),
+                                        done_tx.clone(),
+                                    )),
+                                ));
                             }
                         }
                     }
@@ -217,7 +230,7 @@ pub(crate) fn subscribe(
                 _ = tx.closed() => break,
             }
         }
-        for h in waits.values() {
+        for (_, h) in waits.values() {
             h.abort();
         }
     });
@@ -227,27 +240,40 @@ pub(crate) fn subscribe(
 async fn await_one(
     engine: Engine,
     id: String,
+    generation: u64,
     tx: mpsc::Sender<Result<pb::JobCompletion, Status>>,
-    done: mpsc::UnboundedSender<String>,
+    done: mpsc::UnboundedSender<(String, u64)>,
 ) {
-    let completion = match engine.await_result(&id, None).await {
-        Ok(job) => pb::JobCompletion {
-            job_id: id,
-            status: status_to_wire(job.status) as i32,
-            result: job.result.unwrap_or_default(),
-            error: match job.status {
-                reseolio_core::JobStatus::Cancelled => "the job was cancelled".to_string(),
-                _ => job.last_error.unwrap_or_default(),
-            },
-        },
-        Err(e) if e.kind() == ErrorKind::ShutDown => return,
-        Err(e) => pb::JobCompletion {
-            job_id: id,
-            status: pb::JobStatus::Unspecified as i32,
-            result: vec![],
-            error: e.message().to_string(),
-        },
+    let completion = loop {
+        match engine.await_result(&id, None).await {
+            Ok(job) => {
+                break pb::JobCompletion {
+                    job_id: id,
+                    status: status_to_wire(job.status) as i32,
+                    result: job.result.unwrap_or_default(),
+                    error: match job.status {
+                        reseolio_core::JobStatus::Cancelled => "the job was cancelled".to_string(),
+                        _ => job.last_error.unwrap_or_default(),
+                    },
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::ShutDown => return,
+            // Only an unknown id is answered as such; a passing failure (a busy store) is not a
+            // reason to tell the client its job does not exist.
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                break pb::JobCompletion {
+                    job_id: id,
+                    status: pb::JobStatus::Unspecified as i32,
+                    result: vec![],
+                    error: e.message().to_string(),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(job_id = %id, error = %e, "waiting for a result failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
     };
-    let _ = done.send(completion.job_id.clone());
+    let _ = done.send((completion.job_id.clone(), generation));
     let _ = tx.send(Ok(completion)).await;
 }

@@ -137,22 +137,37 @@ impl Engine {
         let slot = (resolved.run_at_ms <= now)
             .then(|| worker::EagerSlot::take(&self.inner, name))
             .flatten();
-        let r = self
-            .inner
-            .store
-            .job_insert(JobInsertParams {
-                id: uuid::Uuid::now_v7().to_string(),
-                name: name.to_string(),
-                args,
-                options: resolved,
-                now_ms: now,
-                claim: slot.as_ref().map(|s| s.claim()),
-            })
-            .await?;
-        match (r.claimed, slot) {
-            (Some(job), Some(slot)) => slot.deliver(job),
-            _ if !r.deduplicated => self.inner.signals.job_available.notify_waiters(),
-            _ => {}
+        let params = JobInsertParams {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: name.to_string(),
+            args,
+            options: resolved,
+            now_ms: now,
+            claim: slot.as_ref().map(|s| s.claim()),
+        };
+        let (r, handed_over) = match slot {
+            None => (self.inner.store.job_insert(params).await?, false),
+            // The insert commits even if this caller stops waiting; a claim made with it must
+            // then still reach the worker, so the insert and the hand-over run as one task.
+            Some(slot) => {
+                let store = self.inner.store.clone();
+                tokio::spawn(async move {
+                    let mut r = store.job_insert(params).await?;
+                    let handed_over = match r.claimed.take() {
+                        Some(job) => {
+                            slot.deliver(job);
+                            true
+                        }
+                        None => false,
+                    };
+                    Ok::<_, Error>((r, handed_over))
+                })
+                .await
+                .map_err(|e| Error::internal(format!("enqueue task failed: {e}")))??
+            }
+        };
+        if !handed_over && !r.deduplicated {
+            self.inner.signals.job_available.notify_waiters();
         }
         Ok(Enqueued {
             job_id: r.job_id,
@@ -326,7 +341,7 @@ impl Engine {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return;
         }
-        let _ = self.inner.stop.send(true);
+        self.inner.stop.send_replace(true);
         let handle = self
             .inner
             .maintenance

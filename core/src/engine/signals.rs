@@ -92,6 +92,21 @@ impl Signals {
         }
     }
 
+    /// Tells the task holding `job_id` under `lease` in this process, if it still does, that its
+    /// lease is gone; a newer lease's task is left alone.
+    pub(crate) fn cancel_lease(&self, job_id: &str, lease: i64) {
+        if let Some((l, tx)) = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(job_id)
+        {
+            if *l == lease {
+                let _ = tx.send(true);
+            }
+        }
+    }
+
     /// Tells the task holding `job_id` in this process, if any, that it was cancelled.
     pub(crate) fn cancel_running(&self, job_id: &str) {
         if let Some(tx) = self

@@ -240,7 +240,7 @@ impl Worker {
     /// jobs to be completed, then hands back the rest (their late completions will be refused).
     /// After it returns, `poll` fails with ShutDown. Idempotent.
     pub async fn shutdown(&self, grace: Duration) {
-        let _ = self.shared.stop.send(true);
+        self.shared.stop.send_replace(true);
         let fetcher = self
             .fetcher
             .lock()
@@ -273,7 +273,10 @@ impl Worker {
             .cloned()
             .collect();
         for token in left {
-            self.shared.engine.signals.cancel_running(&token.job_id);
+            self.shared
+                .engine
+                .signals
+                .cancel_lease(&token.job_id, token.lease);
             self.release(&token).await;
         }
     }
@@ -288,7 +291,7 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         // Without a shutdown the fetcher stops; held jobs are left to lease expiry.
-        let _ = self.shared.stop.send(true);
+        self.shared.stop.send_replace(true);
     }
 }
 
@@ -342,7 +345,11 @@ async fn fetch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 got
             }
             // The engine was shut down under the worker: stop, so that `poll` reports it.
-            Err(e) if e.kind() == ErrorKind::ShutDown => return,
+            Err(e) if e.kind() == ErrorKind::ShutDown => {
+                shared.stop.send_replace(true);
+                shared.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "claim failed; retrying after the poll interval");
                 0
@@ -471,8 +478,12 @@ pub(crate) async fn heartbeat_by_token(
         })
         .await;
     match &r {
-        Ok(JobHeartbeatResult::Cancelled) => engine.signals.cancel_running(&token.job_id),
-        Err(e) if e.kind() == ErrorKind::Conflict => engine.signals.cancel_running(&token.job_id),
+        Ok(JobHeartbeatResult::Cancelled) => {
+            engine.signals.cancel_lease(&token.job_id, token.lease)
+        }
+        Err(e) if e.kind() == ErrorKind::Conflict => {
+            engine.signals.cancel_lease(&token.job_id, token.lease)
+        }
         _ => {}
     }
     r

@@ -192,14 +192,16 @@ impl RemoteWorker {
     /// stream: the sidecar hands back what it had claimed but not sent, and the leases of jobs
     /// still held lapse.
     pub(crate) async fn shutdown(&self, grace: Duration) {
-        let _ = self.stopped.send(true);
-        let deadline = tokio::time::Instant::now() + grace;
-        while self.held.load(Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.stopped.send_replace(true);
+        // Close our side first, so that the sidecar claims nothing more for this stream (acks of
+        // jobs held here still work: they are fenced by their tokens, not by the stream).
         self.requests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.held.load(Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }

@@ -317,3 +317,18 @@ def test_use_after_fork_raises_a_clear_error(tmp_path: Any) -> None:
         os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_the_sync_api_does_not_leak_loops_or_pipes(url: str) -> None:
+    import gc
+
+    r = Reseolio(url)
+    handle = r.durable("test:leak")(lambda: None).enqueue_sync()
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(300):
+        assert handle.status_sync() == "PENDING"
+    gc.collect()
+    grown = len(os.listdir("/proc/self/fd")) - fds
+    # Each asyncio.run makes a loop; its pipe goes back to the pool when the loop is gone.
+    assert grown < 20, f"{grown} file descriptors more after 300 blocking calls"
+    asyncio.run(r.close())

@@ -24,6 +24,17 @@ _free_pipes: List[Tuple[int, int]] = []
 _ids = itertools.count(1)
 
 
+def _after_fork_in_child() -> None:
+    # The parent's pipes carry the parent's wake-ups: a child starts with none of them.
+    global _lock
+    _lock = threading.Lock()
+    _free_pipes.clear()
+    _bridges.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class _LoopBridge:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         with _lock:
@@ -35,14 +46,23 @@ class _LoopBridge:
             pipe = (r, w)
         self.read_fd, self.write_fd = pipe
         self.pending: Dict[int, "asyncio.Future[Any]"] = {}
-        self.loop = loop
+        # No reference to the loop here: the bridge is the value of a WeakKeyDictionary keyed by
+        # the loop, and a strong reference would keep both (and the pipe) alive for ever.
         loop.add_reader(self.read_fd, self._on_ready)
         weakref.finalize(loop, _release, pipe)
 
-    def call(self, method: Callable[..., None], *args: Any) -> "asyncio.Future[Any]":
-        fut: "asyncio.Future[Any]" = self.loop.create_future()
+    def call(
+        self, loop: asyncio.AbstractEventLoop, method: Callable[..., None], *args: Any
+    ) -> "asyncio.Future[Any]":
+        fut: "asyncio.Future[Any]" = loop.create_future()
         call_id = next(_ids)
         self.pending[call_id] = fut
+        # A caller that stops waiting drops its entry; a late result is then ignored.
+        def forget_if_cancelled(f: "asyncio.Future[Any]") -> None:
+            if f.cancelled():
+                self.pending.pop(call_id, None)
+
+        fut.add_done_callback(forget_if_cancelled)
         try:
             method(self.write_fd, call_id, *args)
         except BaseException:
@@ -84,4 +104,4 @@ async def call(method: Callable[..., None], *args: Any) -> Any:
     bridge = _bridges.get(loop)
     if bridge is None:
         bridge = _bridges[loop] = _LoopBridge(loop)
-    return await bridge.call(method, *args)
+    return await bridge.call(loop, method, *args)

@@ -7,18 +7,40 @@ import concurrent.futures
 import contextvars
 import functools
 import inspect
+import logging
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Set
 
 from . import _bridge, _json
 from .context import JobContext, _current
-from .errors import ConflictError, NonRetryable, NotFoundError, ShutDownError
+from .errors import (
+    ConflictError,
+    InvalidArgumentError,
+    NonRetryable,
+    NotFoundError,
+    ReseolioError,
+    ShutDownError,
+    UnavailableError,
+)
 
 if TYPE_CHECKING:
     from ._native import Task, Worker
 
 Hook = Callable[[JobContext], Any]
 FailureHook = Callable[[JobContext, BaseException], Any]
+
+
+_log = logging.getLogger("reseolio")
+
+
+def _safe_hook(hook: Optional[Callable[..., Any]], *args: Any) -> None:
+    """Runs an observer hook; a hook that raises is logged, never allowed to hold a job."""
+    if hook is None:
+        return
+    try:
+        hook(*args)
+    except Exception:  # noqa: BLE001
+        _log.exception("a reseolio hook raised")
 
 
 class WorkerLoop:
@@ -53,16 +75,21 @@ class WorkerLoop:
                 task: "Task" = await _bridge.call(self._worker.poll)
             except ShutDownError:
                 break
+            except ReseolioError:
+                # The worker's source failed (a sidecar gone away); it does not come back.
+                _log.exception("reseolio worker stopped polling")
+                break
             t = asyncio.ensure_future(self._execute(task))
             self._running.add(t)
             t.add_done_callback(self._running.discard)
 
-    async def drain(self, grace: float) -> None:
-        """Waits up to ``grace`` seconds for running handlers, then cancels the rest."""
+    async def finish(self) -> None:
+        """After the native worker shut down (held jobs completed or handed back): cancels what
+        still runs, whose jobs were handed back, and releases the thread pool."""
+        for t in set(self._running):
+            t.cancel()
         if self._running:
-            _, pending = await asyncio.wait(set(self._running), timeout=grace)
-            for t in pending:
-                t.cancel()
+            await asyncio.wait(set(self._running))
         self._pool.shutdown(wait=False)
 
     async def _heartbeat(self, task: "Task", handler_task: "asyncio.Future[Any]") -> None:
@@ -77,6 +104,8 @@ class WorkerLoop:
             except (ConflictError, NotFoundError):
                 handler_task.cancel()
                 return
+            except ReseolioError:
+                _log.warning("heartbeat of job %s failed; retrying", task.job_id, exc_info=True)
 
     def _call(self, fn: Callable[..., Any], args: Any, job: JobContext) -> "asyncio.Future[Any]":
         if inspect.iscoroutinefunction(fn):
@@ -104,21 +133,30 @@ class WorkerLoop:
         if fn is None:
             await self._complete(task, error=f"no handler for {task.name!r} in this worker", retryable=True)
             return
-        if self._on_start:
-            self._on_start(ctx_value)
+        _safe_hook(self._on_start, ctx_value)
         timeout = task.timeout_ms / 1000.0
         started = time.monotonic()
         try:
-            args = _json.decode(task.args)
+            try:
+                args = _json.decode(task.args)
+            except ValueError as e:
+                raise NonRetryable(f"args of {task.name!r} are not valid JSON: {e}") from None
             if not isinstance(args, list):
                 raise NonRetryable(f"args of {task.name!r} are not a JSON array")
             running = self._call(fn, args, ctx_value)
             beat = asyncio.ensure_future(self._heartbeat(task, running))
             try:
-                # Past the timeout the attempt is over: an async handler is cancelled.
-                value = await asyncio.wait_for(running, timeout=timeout)
+                # Past the timeout the attempt is over: an async handler is cancelled. (Not
+                # wait_for: a handler's own TimeoutError must stay the handler's failure.)
+                done, _ = await asyncio.wait({running}, timeout=timeout)
             finally:
                 beat.cancel()
+            if not done:
+                running.cancel()
+                elapsed = time.monotonic() - started
+                await self._fail(task, ctx_value, asyncio.TimeoutError(), f"attempt timed out after {elapsed:.1f} s (timeout {timeout:g} s)", True)
+                return
+            value = running.result()
             try:
                 result = _json.encode_result(value)
             except (TypeError, ValueError) as e:
@@ -126,25 +164,23 @@ class WorkerLoop:
         except NonRetryable as e:
             await self._fail(task, ctx_value, e, str(e) or type(e).__name__, retryable=False)
             return
-        except asyncio.TimeoutError as e:
-            elapsed = time.monotonic() - started
-            await self._fail(task, ctx_value, e, f"attempt timed out after {elapsed:.1f} s (timeout {timeout:g} s)", True)
-            return
         except asyncio.CancelledError:
             if task.is_cancelled():
-                return  # the job was cancelled; its completion would be refused anyway
+                # The job was cancelled: report anyway, so that the refusal frees the slot.
+                await self._complete(task, error="cancelled", retryable=False)
+                return
             raise
         except Exception as e:  # noqa: BLE001 - a handler's failure is data
             await self._fail(task, ctx_value, e, f"{type(e).__name__}: {e}", retryable=True)
             return
-        if await self._complete(task, result=result) and self._on_success:
-            self._on_success(ctx_value)
+        if await self._complete(task, result=result):
+            _safe_hook(self._on_success, ctx_value)
 
     async def _fail(
         self, task: "Task", ctx: JobContext, exc: BaseException, error: str, retryable: bool
     ) -> None:
-        if await self._complete(task, error=error, retryable=retryable) and self._on_failure:
-            self._on_failure(ctx, exc)
+        if await self._complete(task, error=error, retryable=retryable):
+            _safe_hook(self._on_failure, ctx, exc)
 
     async def _complete(
         self,
@@ -153,9 +189,19 @@ class WorkerLoop:
         error: Optional[str] = None,
         retryable: bool = True,
     ) -> bool:
-        try:
-            await _bridge.call(self._worker.complete, task.token, result, error, retryable)
-            return True
-        except (ConflictError, NotFoundError):
-            # The lease was lost (timed out, cancelled, rescued): the engine already moved on.
-            return False
+        """Reports the attempt; True when the engine applied it. Never leaves the job held: a
+        payload over the limit is reported as a failure instead, a busy store is retried."""
+        for attempt in range(5):
+            try:
+                await _bridge.call(self._worker.complete, task.token, result, error, retryable)
+                return True
+            except (ConflictError, NotFoundError):
+                # The lease was lost (timed out, cancelled, rescued): the engine moved on.
+                return False
+            except InvalidArgumentError as e:
+                result, retryable = None, False
+                error = f"the outcome of {task.name!r} could not be stored: {e}"[:4096]
+            except UnavailableError:
+                await asyncio.sleep(0.1 * 2**attempt)
+        _log.error("could not report job %s; its lease will lapse", task.job_id)
+        return False

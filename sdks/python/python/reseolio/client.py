@@ -76,7 +76,7 @@ class Reseolio:
             url,
             poll_interval_ms=None if poll_interval is None else int(poll_interval * 1000),
             max_payload_bytes=max_payload_bytes,
-            retention_secs=None if retention is None else int(retention),
+            retention_secs=None if retention is None else (0 if retention <= 0 else max(1, int(retention))),
             token=token,
         )
         self._concurrency = concurrency
@@ -186,13 +186,16 @@ class Reseolio:
     async def stop(self) -> None:
         """Stops the worker: no new jobs; running handlers get ``shutdown_grace`` seconds, then
         their jobs are handed back to run again."""
-        if self._worker is not None and self._loop is not None and self._loop_task is not None:
-            await self._loop.drain(self._shutdown_grace)
-            await _bridge.call(self._worker.shutdown, 0.0)
-            await self._loop_task
-            self._worker = None
-            self._loop = None
-            self._loop_task = None
+        worker, loop, loop_task = self._worker, self._loop, self._loop_task
+        self._worker = self._loop = self._loop_task = None
+        if worker is not None and loop is not None and loop_task is not None:
+            try:
+                # The native worker stops claiming at once, waits the grace period for held jobs
+                # to be completed, then hands back the rest; that ends the poll loop too.
+                await _bridge.call(worker.shutdown, self._shutdown_grace)
+                await loop_task
+            finally:
+                await loop.finish()
 
     async def close(self) -> None:
         """Stops the worker and closes the engine."""

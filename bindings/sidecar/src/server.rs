@@ -32,6 +32,7 @@ pub struct Serving {
     grace: Duration,
     /// Phase two: the transport stops (no new calls on any connection).
     stop: watch::Sender<bool>,
+    health: tonic_health::server::HealthReporter,
     task: JoinHandle<std::result::Result<(), tonic::transport::Error>>,
 }
 
@@ -47,6 +48,10 @@ impl Serving {
     pub async fn stop(mut self) -> Result<()> {
         // The transport stays up while the streams drain: acks are new calls, and a stopping
         // transport refuses new calls on every connection.
+        // Health checks turn NOT_SERVING at once, so balancers stop sending new workers here.
+        self.health
+            .set_not_serving::<ReseolioServer<Service>>()
+            .await;
         let _ = self.stopping.send(true);
         let drained = self.open_streams.wait_for(|n| *n == 0);
         let _ = tokio::time::timeout(self.grace + Duration::from_secs(5), drained).await;
@@ -113,6 +118,7 @@ pub async fn serve(engine: Engine, config: ServeConfig) -> Result<Serving> {
         });
 
     let mut stop_rx = stop_rx;
+    let health_for_stop = health.clone();
     // No Nagle: acks and jobs are small messages that must not wait for a delayed ACK (40 ms).
     let incoming = tonic::transport::server::TcpIncoming::from(listener)
         .with_nodelay(Some(true))
@@ -124,7 +130,6 @@ pub async fn serve(engine: Engine, config: ServeConfig) -> Result<Serving> {
             .add_service(api)
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = stop_rx.wait_for(|s| *s).await;
-                health.set_not_serving::<ReseolioServer<Service>>().await;
             })
             .await
     });
@@ -134,6 +139,7 @@ pub async fn serve(engine: Engine, config: ServeConfig) -> Result<Serving> {
         open_streams,
         grace: config.grace,
         stop,
+        health: health_for_stop,
         task,
     })
 }

@@ -1,4 +1,6 @@
 //! A remote worker: one PollJobs stream, whose server-side slots are this worker's concurrency.
+//! When the stream breaks (the sidecar restarted, the network dropped), `poll` opens a new one,
+//! with backoff; jobs received on the old stream can still be completed, by their tokens.
 
 use super::{wire, Api};
 use reseolio_core::store::{JobCompleteResult, JobHeartbeatResult};
@@ -19,6 +21,8 @@ pub(crate) struct RemoteTask {
 
 pub(crate) struct RemoteWorker {
     api: Api,
+    names: Vec<String>,
+    concurrency: i32,
     /// Closing it (dropping the sender) ends the stream from our side.
     requests: Mutex<Option<mpsc::Sender<pb::PollRequest>>>,
     jobs: tokio::sync::Mutex<tonic::Streaming<pb::Job>>,
@@ -34,22 +38,11 @@ impl RemoteWorker {
         }
         let concurrency = i32::try_from(concurrency)
             .map_err(|_| Error::invalid(format!("concurrency {concurrency} is too large")))?;
-        let (tx, rx) = mpsc::channel(4);
-        tx.send(pb::PollRequest {
-            worker_id: String::new(),
-            names,
-            concurrency,
-        })
-        .await
-        .map_err(|_| Error::internal("poll request not sent"))?;
-        let jobs = api
-            .clone()
-            .poll_jobs(ReceiverStream::new(rx))
-            .await
-            .map_err(wire::error)?
-            .into_inner();
+        let (tx, jobs) = open_stream(&api, &names, concurrency).await?;
         Ok(RemoteWorker {
             api,
+            names,
+            concurrency,
             requests: Mutex::new(Some(tx)),
             jobs: tokio::sync::Mutex::new(jobs),
             held: AtomicUsize::new(0),
@@ -64,12 +57,13 @@ impl RemoteWorker {
             return Err(Error::shut_down("the worker was shut down"));
         }
         let mut jobs = self.jobs.lock().await;
-        let next = tokio::select! {
-            next = jobs.next() => next,
-            _ = stopped.wait_for(|s| *s) => return Err(Error::shut_down("the worker was shut down")),
-        };
-        match next {
-            Some(Ok(job)) => {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let next = tokio::select! {
+                next = jobs.next() => next,
+                _ = stopped.wait_for(|s| *s) => return Err(Error::shut_down("the worker was shut down")),
+            };
+            if let Some(Ok(job)) = next {
                 let job = wire::claimed(job)?;
                 let (tx, rx) = watch::channel(false);
                 self.cancels
@@ -77,13 +71,28 @@ impl RemoteWorker {
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(job.token.clone(), tx);
                 self.held.fetch_add(1, Ordering::AcqRel);
-                Ok(RemoteTask { job, cancelled: rx })
+                return Ok(RemoteTask { job, cancelled: rx });
             }
-            Some(Err(s)) => Err(wire::error(s)),
-            None => Err(Error::new(
-                ErrorKind::ShutDown,
-                "the sidecar ended the worker stream",
-            )),
+            // The stream broke or the sidecar ended it: open another, unless told to stop or
+            // refused for good (a bad token, bad names).
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stopped.wait_for(|s| *s) => return Err(Error::shut_down("the worker was shut down")),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                match open_stream(&self.api, &self.names, self.concurrency).await {
+                    Ok((tx, stream)) => {
+                        *self.requests.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+                        *jobs = stream;
+                        break;
+                    }
+                    Err(e) if e.kind() == ErrorKind::InvalidArgument => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the worker stream is down; reconnecting")
+                    }
+                }
+            }
         }
     }
 
@@ -204,4 +213,27 @@ impl RemoteWorker {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// Opens a PollJobs stream: the sender for later requests and the job stream.
+async fn open_stream(
+    api: &Api,
+    names: &[String],
+    concurrency: i32,
+) -> Result<(mpsc::Sender<pb::PollRequest>, tonic::Streaming<pb::Job>)> {
+    let (tx, rx) = mpsc::channel(4);
+    tx.send(pb::PollRequest {
+        worker_id: String::new(),
+        names: names.to_vec(),
+        concurrency,
+    })
+    .await
+    .map_err(|_| Error::internal("poll request not sent"))?;
+    let jobs = api
+        .clone()
+        .poll_jobs(ReceiverStream::new(rx))
+        .await
+        .map_err(wire::error)?
+        .into_inner();
+    Ok((tx, jobs))
 }

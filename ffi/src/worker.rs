@@ -76,13 +76,21 @@ impl ClientWorker {
         let source = inner.clone();
         let pump = tokio::spawn(async move {
             loop {
-                let r = match &source {
-                    Inner::Embedded(w) => w.poll().await.map(|t| ClientTask {
-                        inner: TaskInner::Embedded(t),
-                    }),
-                    Inner::Remote(w) => w.poll().await.map(|t| ClientTask {
-                        inner: TaskInner::Remote(t),
-                    }),
+                let next = async {
+                    match &source {
+                        Inner::Embedded(w) => w.poll().await.map(|t| ClientTask {
+                            inner: TaskInner::Embedded(t),
+                        }),
+                        Inner::Remote(w) => w.poll().await.map(|t| ClientTask {
+                            inner: TaskInner::Remote(t),
+                        }),
+                    }
+                };
+                // Every handle of this worker gone: stop (both polls are cancel-safe), rather
+                // than poll, or reconnect to a sidecar, for nobody.
+                let r = tokio::select! {
+                    r = next => r,
+                    _ = tx.closed() => return,
                 };
                 let end = r.is_err();
                 if tx.send(r).is_err() || end {

@@ -1,7 +1,7 @@
 //! The Client: the same operations whatever the storage URL.
 
 use crate::remote::{Remote, RemoteWorker};
-use crate::runtime::{on_runtime, runtime};
+use crate::runtime::{on_runtime, on_runtime_cancellable, runtime};
 use crate::worker::ClientWorker;
 use reseolio_core::store::{JobListParams, JobListResult};
 use reseolio_core::{
@@ -162,10 +162,10 @@ impl Client {
         let id = id.to_string();
         match self.transport.clone() {
             Transport::Embedded(e) => {
-                on_runtime(async move { e.await_result(&id, timeout).await }).await
+                on_runtime_cancellable(async move { e.await_result(&id, timeout).await }).await
             }
             Transport::Remote(r) => {
-                on_runtime(async move { r.await_result(&id, timeout).await }).await
+                on_runtime_cancellable(async move { r.await_result(&id, timeout).await }).await
             }
         }
     }

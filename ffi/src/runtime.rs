@@ -31,8 +31,11 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     }
 }
 
-/// Runs `fut` on the runtime and awaits its outcome from whatever executor the caller is on.
-/// Dropping the returned future stops waiting, not the work (a write in flight still commits).
+/// Runs `fut` on the runtime and awaits its outcome from whatever executor the caller is on,
+/// where stopping early would be unsafe: a read or a wait stops with its caller, see
+/// [`on_runtime_cancellable`].
+/// Dropping the returned future stops waiting, not the work (a write in flight still commits,
+/// and a completion still frees its worker slot).
 pub(crate) async fn on_runtime<T, F>(fut: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send + 'static,
@@ -41,5 +44,25 @@ where
     runtime()
         .spawn(fut)
         .await
+        .map_err(|e| Error::internal(format!("an engine task failed: {e}")))?
+}
+
+/// Like [`on_runtime`], for work that changes nothing (reads, waits): dropping the returned
+/// future also stops the work, so a caller that gives up on a wait leaves nothing polling.
+pub(crate) async fn on_runtime_cancellable<T, F>(fut: F) -> Result<T>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    struct AbortOnDrop(tokio::task::AbortHandle);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            // A no-op once the task finished.
+            self.0.abort();
+        }
+    }
+    let task = runtime().spawn(fut);
+    let _abort = AbortOnDrop(task.abort_handle());
+    task.await
         .map_err(|e| Error::internal(format!("an engine task failed: {e}")))?
 }

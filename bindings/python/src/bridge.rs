@@ -36,13 +36,21 @@ type Done = (u64, reseolio_ffi::Result<Value>);
 
 static QUEUES: Mutex<Option<HashMap<i32, Vec<Done>>>> = Mutex::new(None);
 
+/// The calls still running, by id, so that a call the Python side gave up on can be stopped.
+static RUNNING: Mutex<Option<HashMap<u64, tokio::task::AbortHandle>>> = Mutex::new(None);
+
 /// Runs `work` on the engine's runtime; its result is queued for the loop behind `fd` under `id`.
 pub(crate) fn spawn<F>(fd: i32, id: u64, work: F)
 where
     F: Future<Output = reseolio_ffi::Result<Value>> + Send + 'static,
 {
-    reseolio_ffi::runtime().spawn(async move {
+    // Held while the task is registered: a task that finishes at once waits here to deregister.
+    let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    let task = reseolio_ffi::runtime().spawn(async move {
         let r = work.await;
+        if let Some(m) = RUNNING.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            m.remove(&id);
+        }
         QUEUES
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -56,6 +64,24 @@ where
             libc::write(fd, b"!".as_ptr().cast(), 1);
         }
     });
+    running
+        .get_or_insert_with(HashMap::new)
+        .insert(id, task.abort_handle());
+}
+
+/// Stops a call whose future Python cancelled. Every call may be stopped safely: reads and waits
+/// just end, a worker's poll leaves its job queued for the next poll, and writes run to their
+/// end in a task of their own (see reseolio-ffi).
+#[pyfunction]
+pub(crate) fn cancel(id: u64) {
+    let handle = RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_mut()
+        .and_then(|m| m.remove(&id));
+    if let Some(h) = handle {
+        h.abort();
+    }
 }
 
 fn to_object(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {

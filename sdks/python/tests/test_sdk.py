@@ -332,3 +332,26 @@ def test_the_sync_api_does_not_leak_loops_or_pipes(url: str) -> None:
     # Each asyncio.run makes a loop; its pipe goes back to the pool when the loop is gone.
     assert grown < 20, f"{grown} file descriptors more after 300 blocking calls"
     asyncio.run(r.close())
+
+
+def test_a_cancelled_wait_stops_and_the_worker_keeps_every_job(url: str) -> None:
+    r = Reseolio(url, poll_interval=0.05, concurrency=1)
+    ran: List[int] = []
+
+    @r.durable("test:later")
+    async def later(x: int) -> int:
+        ran.append(x)
+        return x
+
+    async def main() -> None:
+        job = await later(1)
+        # Gives up on a wait before any worker runs: the engine-side wait stops with it.
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(job.result(), timeout=0.2)
+        async with r:
+            assert await job.result(timeout=10) == 1
+            second = await later(2)
+            assert await second.result(timeout=10) == 2
+        assert ran == [1, 2]
+
+    asyncio.run(main())

@@ -57,10 +57,11 @@ class _LoopBridge:
         fut: "asyncio.Future[Any]" = loop.create_future()
         call_id = next(_ids)
         self.pending[call_id] = fut
-        # A caller that stops waiting drops its entry; a late result is then ignored.
+        # A caller that stops waiting drops its entry and stops the engine work behind it.
         def forget_if_cancelled(f: "asyncio.Future[Any]") -> None:
             if f.cancelled():
                 self.pending.pop(call_id, None)
+                _native.cancel(call_id)
 
         fut.add_done_callback(forget_if_cancelled)
         try:

@@ -8,6 +8,9 @@
 
 tonic::include_proto!("reseolio");
 
+mod status;
+pub use status::job_status;
+
 /// The encoded file descriptor set of `reseolio.proto`, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/reseolio_descriptor.bin"));

@@ -28,28 +28,10 @@ pub fn status(e: Error) -> Status {
     s
 }
 
-pub fn status_to_wire(s: JobStatus) -> pb::JobStatus {
-    match s {
-        JobStatus::Pending => pb::JobStatus::Pending,
-        JobStatus::Running => pb::JobStatus::Running,
-        JobStatus::Success => pb::JobStatus::Success,
-        JobStatus::Failed => pb::JobStatus::Failed,
-        JobStatus::Dead => pb::JobStatus::Dead,
-        JobStatus::Cancelled => pb::JobStatus::Cancelled,
-    }
-}
-
 /// A wire status filter value. Errors: InvalidArgument for UNSPECIFIED or an unknown number.
 pub fn status_from_wire(v: i32) -> Result<JobStatus> {
-    match pb::JobStatus::try_from(v) {
-        Ok(pb::JobStatus::Pending) => Ok(JobStatus::Pending),
-        Ok(pb::JobStatus::Running) => Ok(JobStatus::Running),
-        Ok(pb::JobStatus::Success) => Ok(JobStatus::Success),
-        Ok(pb::JobStatus::Failed) => Ok(JobStatus::Failed),
-        Ok(pb::JobStatus::Dead) => Ok(JobStatus::Dead),
-        Ok(pb::JobStatus::Cancelled) => Ok(JobStatus::Cancelled),
-        _ => Err(Error::invalid(format!("statuses: {v} is not a job status"))),
-    }
+    reseolio_proto::job_status(v)
+        .ok_or_else(|| Error::invalid(format!("statuses: {v} is not a job status")))
 }
 
 pub fn job_to_wire(j: &Job) -> pb::Job {
@@ -59,7 +41,7 @@ pub fn job_to_wire(j: &Job) -> pb::Job {
         args: j.args.clone(),
         attempt: j.attempt as i32,
         deadline_ms: j.lease_expires_at.unwrap_or(0),
-        status: status_to_wire(j.status) as i32,
+        status: pb::JobStatus::from(j.status) as i32,
         error: j.last_error.clone().unwrap_or_default(),
         result: j.result.clone().unwrap_or_default(),
         created_at: j.created_at,

@@ -1,7 +1,7 @@
 //! The `Reseolio` gRPC service over an engine: the unary calls. The two streams are in
 //! `streams.rs`.
 
-use crate::convert::{self, job_to_wire, options_from_wire, status, status_to_wire};
+use crate::convert::{self, job_to_wire, options_from_wire, status};
 use reseolio_core::store::{JobHeartbeatResult, JobListParams, JobOrder};
 use reseolio_core::{Engine, Error, ErrorKind, LeaseToken, Outcome, Worker};
 use reseolio_proto as pb;
@@ -175,7 +175,7 @@ impl Reseolio for Service {
         };
         let done = self.complete(token, outcome).await.map_err(status)?;
         Ok(Response::new(pb::AckResponse {
-            new_status: status_to_wire(done.status) as i32,
+            new_status: pb::JobStatus::from(done.status) as i32,
             next_attempt: done.next_attempt.unwrap_or(0) as i32,
             next_run_at: done.next_run_at.unwrap_or(0),
         }))

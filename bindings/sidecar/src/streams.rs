@@ -1,7 +1,7 @@
 //! The two streams: PollJobs (a worker's jobs, at most as many in flight as it has slots) and
 //! SubscribeToJobs (completions of the jobs a client waits for).
 
-use crate::convert::{claimed_to_wire, status, status_to_wire};
+use crate::convert::{claimed_to_wire, status};
 use crate::service::{Held, Service};
 use reseolio_core::{Engine, ErrorKind, LeaseToken, WorkerOptions};
 use reseolio_proto as pb;
@@ -249,7 +249,7 @@ async fn await_one(
             Ok(job) => {
                 break pb::JobCompletion {
                     job_id: id,
-                    status: status_to_wire(job.status) as i32,
+                    status: pb::JobStatus::from(job.status) as i32,
                     result: job.result.unwrap_or_default(),
                     error: match job.status {
                         reseolio_core::JobStatus::Cancelled => "the job was cancelled".to_string(),

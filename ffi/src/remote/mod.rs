@@ -120,7 +120,7 @@ impl Remote {
                 statuses: p
                     .statuses
                     .iter()
-                    .map(|s| wire::status_to_wire(*s))
+                    .map(|s| pb::JobStatus::from(*s) as i32)
                     .collect(),
                 names: p.names,
                 limit: p.limit as i32,
@@ -162,11 +162,7 @@ impl Remote {
             .await
             .map_err(wire::error)?
             .into_inner();
-        // v1 answers a refused cancel with success = false; the engine calls that a Conflict.
-        if !r.success {
-            return Err(Error::conflict(r.message));
-        }
-        self.get(id).await
+        self.job_if_done(id, r.success, r.message).await
     }
 
     pub(crate) async fn retry(&self, id: &str) -> Result<Job> {
@@ -178,8 +174,14 @@ impl Remote {
             .await
             .map_err(wire::error)?
             .into_inner();
-        if !r.success {
-            return Err(Error::conflict(r.message));
+        self.job_if_done(id, r.success, r.message).await
+    }
+
+    /// v1 answers a refused cancel or retry with `success = false` and the reason; the engine
+    /// calls that a Conflict. Done: the job as it is now.
+    async fn job_if_done(&self, id: &str, success: bool, message: String) -> Result<Job> {
+        if !success {
+            return Err(Error::conflict(message));
         }
         self.get(id).await
     }

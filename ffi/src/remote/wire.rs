@@ -36,26 +36,8 @@ pub(crate) fn error(s: Status) -> Error {
 }
 
 pub(crate) fn status(v: i32) -> Result<JobStatus> {
-    Ok(match pb::JobStatus::try_from(v) {
-        Ok(pb::JobStatus::Pending) => JobStatus::Pending,
-        Ok(pb::JobStatus::Running) => JobStatus::Running,
-        Ok(pb::JobStatus::Success) => JobStatus::Success,
-        Ok(pb::JobStatus::Failed) => JobStatus::Failed,
-        Ok(pb::JobStatus::Dead) => JobStatus::Dead,
-        Ok(pb::JobStatus::Cancelled) => JobStatus::Cancelled,
-        _ => return Err(Error::internal(format!("the sidecar sent job status {v}"))),
-    })
-}
-
-pub(crate) fn status_to_wire(s: JobStatus) -> i32 {
-    (match s {
-        JobStatus::Pending => pb::JobStatus::Pending,
-        JobStatus::Running => pb::JobStatus::Running,
-        JobStatus::Success => pb::JobStatus::Success,
-        JobStatus::Failed => pb::JobStatus::Failed,
-        JobStatus::Dead => pb::JobStatus::Dead,
-        JobStatus::Cancelled => pb::JobStatus::Cancelled,
-    }) as i32
+    reseolio_proto::job_status(v)
+        .ok_or_else(|| Error::internal(format!("the sidecar sent job status {v}")))
 }
 
 fn opt(v: i64) -> Option<i64> {

@@ -1,0 +1,27 @@
+/**
+ * reseolio: durable functions for Node. `new Reseolio()` opens the embedded engine on
+ * `sqlite://./reseolio.db`; `reseolio.durable(name, handler, options)` makes a function whose
+ * calls are written as jobs before they return and run with retries, backoff and timeouts.
+ */
+export { Reseolio } from './client';
+export type { DurableFunction, ListJobsOptions, ReseolioConfig, ReseolioEvents } from './client';
+export { JobHandle } from './job';
+export type { Attempt, Job, JobStatus } from './job';
+export type { BackoffStrategy, DurableOptions, JobOptions } from './options';
+export { currentJob, jobContext } from './context';
+export type { JobContext } from './context';
+export {
+  AlreadyExistsError,
+  ConflictError,
+  InternalError,
+  InvalidArgumentError,
+  JobCancelledError,
+  JobFailedError,
+  NonRetryableError,
+  NotFoundError,
+  ReseolioError,
+  ShutDownError,
+  TimeoutError,
+  UnavailableError,
+} from './errors';
+export type { ErrorCode } from './errors';

@@ -1,0 +1,135 @@
+/**
+ * The addon's surface (`bindings/node`), typed by hand beside the Rust glue. A test loads the
+ * addon and checks that every function and method named here exists, so the two cannot drift
+ * apart unnoticed.
+ *
+ * Every method returns a Promise that settles on the JS thread; a rejection's message starts with
+ * the error kind's code (`NOT_FOUND: ...`), which `errors.ts` turns into an error class.
+ */
+import * as path from 'node:path';
+
+/** Job options in the engine's units (ms); absent fields take the engine's defaults. */
+export interface NativeJobOptions {
+  maxAttempts?: number;
+  backoff?: string;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  jitter?: number;
+  timeoutMs?: number;
+  delayMs?: number;
+  runAtMs?: number;
+  priority?: number;
+  idempotencyKey?: string;
+}
+
+export interface NativeConnectOptions {
+  pollIntervalMs?: number;
+  maxPayloadBytes?: number;
+  retentionSecs?: number;
+  token?: string;
+}
+
+export interface NativeJob {
+  id: string;
+  name: string;
+  status: string;
+  priority: number;
+  attempt: number;
+  maxAttempts: number;
+  backoff: string;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  jitter: number;
+  timeoutMs: number;
+  idempotencyKey?: string | null;
+  lastError?: string | null;
+  createdAt: number;
+  runAt: number;
+  startedAt?: number | null;
+  completedAt?: number | null;
+  leaseExpiresAt?: number | null;
+  workerId?: string | null;
+  args: Buffer;
+  result?: Buffer | null;
+}
+
+export interface NativeAttempt {
+  jobId: string;
+  attempt: number;
+  lease: number;
+  workerId: string;
+  nodeId: string;
+  startedAt: number;
+  finishedAt?: number | null;
+  outcome?: string | null;
+  error?: string | null;
+}
+
+export interface NativeListParams {
+  statuses?: string[];
+  names?: string[];
+  limit?: number;
+  offset?: number;
+  orderBy?: 'createdAt' | 'runAt';
+  ascending?: boolean;
+}
+
+export interface NativeTask {
+  readonly jobId: string;
+  readonly token: string;
+  readonly name: string;
+  readonly args: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+  readonly deadlineMs: number;
+  readonly createdAt: number;
+  isCancelled(): boolean;
+}
+
+export interface NativeWorker {
+  poll(): Promise<NativeTask>;
+  complete(token: string, result?: string | null, error?: string | null, retryable?: boolean): Promise<string>;
+  heartbeat(token: string): Promise<boolean>;
+  shutdown(graceMs: number): Promise<void>;
+}
+
+export interface NativeClient {
+  enqueue(name: string, args: string, options?: NativeJobOptions): Promise<{ jobId: string; deduplicated: boolean }>;
+  get(jobId: string): Promise<NativeJob>;
+  list(params?: NativeListParams): Promise<{ jobs: NativeJob[]; total: number }>;
+  attempts(jobId: string): Promise<NativeAttempt[]>;
+  cancel(jobId: string): Promise<NativeJob>;
+  retry(jobId: string): Promise<NativeJob>;
+  awaitResult(jobId: string, timeoutMs?: number | null): Promise<NativeJob>;
+  worker(names: string[], concurrency: number): Promise<NativeWorker>;
+  close(): Promise<void>;
+}
+
+export interface NativeAddon {
+  version(): string;
+  connect(url: string, options?: NativeConnectOptions): Promise<NativeClient>;
+}
+
+/** The names the addon must export, checked by the tests against the loaded addon. */
+export const NATIVE_SURFACE = {
+  addon: ['version', 'connect'],
+  Client: ['enqueue', 'get', 'list', 'attempts', 'cancel', 'retry', 'awaitResult', 'worker', 'close'],
+  Worker: ['poll', 'complete', 'heartbeat', 'shutdown'],
+  Task: ['jobId', 'token', 'name', 'args', 'attempt', 'maxAttempts', 'timeoutMs', 'deadlineMs', 'createdAt', 'isCancelled'],
+} as const;
+
+let loaded: NativeAddon | undefined;
+
+/**
+ * Loads the addon once: `RESEOLIO_NODE_ADDON` when set, else `reseolio.node` at the package's
+ * root, where the install script puts it.
+ */
+export function native(): NativeAddon {
+  if (loaded === undefined) {
+    const file = process.env.RESEOLIO_NODE_ADDON ?? path.join(__dirname, '..', 'reseolio.node');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(file) as NativeAddon;
+  }
+  return loaded;
+}

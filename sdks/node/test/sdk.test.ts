@@ -264,6 +264,16 @@ for (const transport of TRANSPORTS) {
       assert.equal(await producer.job<number>(h.jobId).result(10_000), 49);
     });
 
+    it('runs a function declared after start(), and starts again after stop()', async () => {
+      const r = client();
+      await r.start();
+      const late = r.durable('late:fn', async (s: string) => s + '!');
+      assert.equal(await (await late('hi')).result(10_000), 'hi!');
+      await r.stop();
+      await r.start();
+      assert.equal(await (await late('again')).result(10_000), 'again!');
+    });
+
     it('refuses bad input with a code and a message naming what was wrong', async () => {
       const r = client();
       const fn = r.durable('bad:fn', async (x: unknown) => x);

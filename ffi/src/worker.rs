@@ -21,8 +21,27 @@ pub struct ClientWorker {
     inner: Inner,
     /// Tasks handed out by a pump on the crate's runtime. Receiving from a channel is
     /// cancel-safe on any executor, so a dropped `poll` (a timeout, a select) loses nothing.
-    tasks: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Result<ClientTask>>>>,
+    tasks: Arc<tokio::sync::Mutex<Inbox>>,
     pump: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+/// The pump's channel, and an error that `poll_many` received behind jobs it returned.
+struct Inbox {
+    rx: mpsc::UnboundedReceiver<Result<ClientTask>>,
+    stashed: Option<Error>,
+}
+
+impl Inbox {
+    /// Cancel-safe: the only await is the channel's receive.
+    async fn next(&mut self) -> Result<ClientTask> {
+        if let Some(e) = self.stashed.take() {
+            return Err(e);
+        }
+        self.rx
+            .recv()
+            .await
+            .unwrap_or_else(|| Err(Error::shut_down("the worker was shut down")))
+    }
 }
 
 enum TaskInner {
@@ -100,7 +119,7 @@ impl ClientWorker {
         });
         ClientWorker {
             inner,
-            tasks: Arc::new(tokio::sync::Mutex::new(rx)),
+            tasks: Arc::new(tokio::sync::Mutex::new(Inbox { rx, stashed: None })),
             pump: Arc::new(std::sync::Mutex::new(Some(pump))),
         }
     }
@@ -116,10 +135,28 @@ impl ClientWorker {
     /// The next claimed job. Cancel-safe. Errors: ShutDown after [`ClientWorker::shutdown`] (or
     /// when the sidecar ended the stream).
     pub async fn poll(&self) -> Result<ClientTask> {
-        let mut rx = self.tasks.lock().await;
-        rx.recv()
-            .await
-            .unwrap_or_else(|| Err(Error::shut_down("the worker was shut down")))
+        let mut inbox = self.tasks.lock().await;
+        inbox.next().await
+    }
+
+    /// The next claimed job and, without waiting, up to `max - 1` more that are already claimed:
+    /// one crossing for many jobs when a binding's every call is costly (Node's). Cancel-safe
+    /// like [`ClientWorker::poll`]; the same errors.
+    pub async fn poll_many(&self, max: usize) -> Result<Vec<ClientTask>> {
+        let mut inbox = self.tasks.lock().await;
+        let mut tasks = vec![inbox.next().await?];
+        while tasks.len() < max {
+            match inbox.rx.try_recv() {
+                Ok(Ok(t)) => tasks.push(t),
+                // Kept for the next call, so that this one returns the jobs it has.
+                Ok(Err(e)) => {
+                    inbox.stashed = Some(e);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(tasks)
     }
 
     /// Reports an attempt. Errors: Conflict for a stale token (nothing changes); InvalidArgument
@@ -158,9 +195,9 @@ impl ClientWorker {
             }
             let mut unpolled = Vec::new();
             {
-                let mut rx = tasks.lock().await;
-                rx.close();
-                while let Ok(r) = rx.try_recv() {
+                let mut inbox = tasks.lock().await;
+                inbox.rx.close();
+                while let Ok(r) = inbox.rx.try_recv() {
                     if let Ok(t) = r {
                         unpolled.push(t);
                     }

@@ -374,6 +374,49 @@ async fn a_worker_holds_no_more_than_its_concurrency(c: Client) {
     assert_ne!(second.token(), first.token());
 }
 
+async fn poll_many_takes_what_is_claimed_up_to_its_max(c: Client) {
+    for _ in 0..5 {
+        c.enqueue("f", vec![], EnqueueOptions::default())
+            .await
+            .unwrap();
+    }
+    let w = c.worker(vec!["f".into()], 4).await.unwrap();
+    // The pump claims up to the concurrency (4) in the background; collect them all, never more
+    // than asked per call.
+    let mut tokens = Vec::new();
+    while tokens.len() < 4 {
+        let batch = tokio::time::timeout(Duration::from_secs(3), w.poll_many(3))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!((1..=3).contains(&batch.len()), "{} tasks", batch.len());
+        tokens.extend(batch.iter().map(|t| t.token().clone()));
+    }
+    assert_eq!(tokens.len(), 4, "no more than the concurrency");
+    let ids: std::collections::HashSet<_> = tokens.iter().map(|t| t.job_id.clone()).collect();
+    assert_eq!(ids.len(), 4, "each job once");
+    // The fifth waits for a free slot.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), w.poll_many(8))
+            .await
+            .is_err()
+    );
+    w.complete(&tokens[0], Outcome::Success(vec![]))
+        .await
+        .unwrap();
+    let last = tokio::time::timeout(Duration::from_secs(3), w.poll_many(8))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.len(), 1);
+    assert!(!ids.contains(&last[0].token().job_id));
+    w.shutdown(Duration::ZERO).await.unwrap();
+    assert_eq!(
+        w.poll_many(8).await.err().map(|e| e.kind()),
+        Some(reseolio_ffi::ErrorKind::ShutDown)
+    );
+}
+
 macro_rules! transport_conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded_engine {
@@ -409,4 +452,5 @@ transport_conformance!(
     bad_input_names_the_field,
     await_times_out_and_lists_count,
     a_worker_holds_no_more_than_its_concurrency,
+    poll_many_takes_what_is_claimed_up_to_its_max,
 );

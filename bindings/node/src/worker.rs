@@ -32,6 +32,21 @@ impl Worker {
         Ok(Task { inner: Arc::new(t) })
     }
 
+    /// Resolves to the next claimed tasks: at least one, and up to `max` when more are claimed
+    /// already (one crossing into JS for many jobs). Rejects like `poll`.
+    #[napi]
+    pub async fn poll_many(&self, max: u32) -> napi::Result<Vec<Task>> {
+        let tasks = self
+            .inner
+            .poll_many(max.max(1) as usize)
+            .await
+            .map_err(to_js)?;
+        Ok(tasks
+            .into_iter()
+            .map(|t| Task { inner: Arc::new(t) })
+            .collect())
+    }
+
     /// Reports an attempt: `result` (UTF-8 JSON) for a success, else `error` (with `retryable`,
     /// default true). Resolves to the job's new status name. CONFLICT or NOT_FOUND: the lease
     /// was lost (timed out, cancelled, rescued) and nothing was changed.

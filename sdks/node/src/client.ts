@@ -193,7 +193,7 @@ export class Reseolio extends EventEmitter {
         if (this.listenerCount('worker:error') > 0) this.emit('worker:error', e);
         else console.error('[reseolio] worker error:', e);
       },
-    });
+    }, this.#concurrency);
     this.#loops.push(loop);
     loop.start();
   }

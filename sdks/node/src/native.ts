@@ -89,6 +89,8 @@ export interface NativeTask {
 
 export interface NativeWorker {
   poll(): Promise<NativeTask>;
+  /** At least one task, and up to `max` that are claimed already. */
+  pollMany(max: number): Promise<NativeTask[]>;
   complete(token: string, result?: string | null, error?: string | null, retryable?: boolean): Promise<string>;
   heartbeat(token: string): Promise<boolean>;
   shutdown(graceMs: number): Promise<void>;
@@ -115,7 +117,7 @@ export interface NativeAddon {
 export const NATIVE_SURFACE = {
   addon: ['version', 'connect'],
   Client: ['enqueue', 'get', 'list', 'attempts', 'cancel', 'retry', 'awaitResult', 'worker', 'close'],
-  Worker: ['poll', 'complete', 'heartbeat', 'shutdown'],
+  Worker: ['poll', 'pollMany', 'complete', 'heartbeat', 'shutdown'],
   Task: ['jobId', 'token', 'name', 'args', 'attempt', 'maxAttempts', 'timeoutMs', 'deadlineMs', 'createdAt', 'isCancelled'],
 } as const;
 

@@ -37,13 +37,16 @@ export class WorkerLoop {
   readonly #worker: NativeWorker;
   readonly #handlers: ReadonlyMap<string, AnyHandler>;
   readonly #events: WorkerEvents;
+  /** The most tasks one poll takes: the worker's concurrency. */
+  readonly #batch: number;
   readonly #running = new Set<Promise<void>>();
   /** The running attempts' abort functions, for `stop()`. */
   readonly #aborts = new Set<(error: Error) => void>();
   #done: Promise<void> | undefined;
 
-  constructor(worker: NativeWorker, handlers: ReadonlyMap<string, AnyHandler>, events: WorkerEvents) {
+  constructor(worker: NativeWorker, handlers: ReadonlyMap<string, AnyHandler>, events: WorkerEvents, batch: number) {
     this.#worker = worker;
+    this.#batch = batch;
     this.#handlers = handlers;
     this.#events = events;
   }
@@ -55,18 +58,22 @@ export class WorkerLoop {
 
   async #run(): Promise<void> {
     for (;;) {
-      let task: NativeTask;
+      let tasks: NativeTask[];
       try {
-        task = await call(this.#worker.poll());
+        // Every crossing from Rust to JS costs a thread hop and a loop wake-up: take every job
+        // that is claimed already, not just one.
+        tasks = await call(this.#worker.pollMany(this.#batch));
       } catch (e) {
         const err = fromNative(e);
         // SHUT_DOWN is the normal end; anything else (a sidecar gone for good) ends it too.
         if (err.code !== 'SHUT_DOWN') this.#events.workerError(err);
         return;
       }
-      const p = this.#execute(task).catch((e: unknown) => this.#events.workerError(fromNative(e)));
-      this.#running.add(p);
-      void p.finally(() => this.#running.delete(p));
+      for (const task of tasks) {
+        const p = this.#execute(task).catch((e: unknown) => this.#events.workerError(fromNative(e)));
+        this.#running.add(p);
+        void p.finally(() => this.#running.delete(p));
+      }
     }
   }
 

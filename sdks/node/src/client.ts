@@ -1,7 +1,7 @@
 /** The Reseolio client: the registry of durable functions, the worker, and calls on jobs. */
 import { EventEmitter } from 'node:events';
 import { AlreadyExistsError, call, InvalidArgumentError, ReseolioError, type ErrorCode } from './errors';
-import { JobHandle, toAttempt, toJob, type Attempt, type Job, type JobStatus } from './job';
+import { JobHandle, toAttempt, toJob, type Attempt, type ClaimedJob, type Job, type JobStatus } from './job';
 import { native, type NativeClient, type NativeTask } from './native';
 import { looksLikeJobOptions, toNativeOptions, type DurableOptions, type JobOptions } from './options';
 import { WorkerLoop, type AnyHandler } from './worker';
@@ -66,10 +66,10 @@ export interface ReseolioEvents {
   stopped: [];
   /** A call with an idempotency key found the job of an earlier call. */
   deduplicated: [jobId: string];
-  'job:start': [job: Job];
-  'job:success': [job: Job, result: unknown];
+  'job:start': [job: ClaimedJob];
+  'job:success': [job: ClaimedJob, result: unknown];
   /** An attempt failed (thrown, timed out); the job retries or is DEAD. */
-  'job:error': [job: Job, error: string];
+  'job:error': [job: ClaimedJob, error: string];
   /** The worker could not poll or report (a sidecar gone away). */
   'worker:error': [error: Error];
 }
@@ -321,24 +321,17 @@ export interface Reseolio {
 }
 
 /** The job a task is, as the events show it (from the claim; no extra read). */
-function taskJob(t: NativeTask, status: JobStatus = 'running', error?: string): Job {
+function taskJob(t: NativeTask, status: JobStatus = 'running', error?: string): ClaimedJob {
   const args = Buffer.from(t.args, 'utf8');
-  const job: Job = {
+  const job: ClaimedJob = {
     id: t.jobId,
     name: t.name,
     status,
     args: new Uint8Array(args.buffer, args.byteOffset, args.byteLength),
     attempt: t.attempt,
     maxAttempts: t.maxAttempts,
-    priority: 0,
     timeoutMs: t.timeoutMs,
-    backoff: '',
-    initialDelayMs: 0,
-    maxDelayMs: 0,
-    jitter: 0,
     createdAt: t.createdAt,
-    runAt: 0,
-    scheduledAt: 0,
     deadlineMs: t.deadlineMs,
   };
   if (error !== undefined) job.error = error;

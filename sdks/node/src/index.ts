@@ -6,7 +6,7 @@
 export { Reseolio } from './client';
 export type { DurableFunction, ListJobsOptions, ReseolioConfig, ReseolioEvents } from './client';
 export { JobHandle } from './job';
-export type { Attempt, Job, JobStatus } from './job';
+export type { Attempt, ClaimedJob, Job, JobStatus } from './job';
 export type { BackoffStrategy, DurableOptions, JobOptions } from './options';
 export { currentJob, jobContext } from './context';
 export type { JobContext } from './context';

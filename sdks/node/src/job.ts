@@ -38,6 +38,12 @@ export interface Job {
   workerId?: string;
 }
 
+/** A job as its worker's events show it: what the claim carries, without another read. */
+export type ClaimedJob = Pick<Job, 'id' | 'name' | 'status' | 'args' | 'attempt' | 'maxAttempts' | 'timeoutMs' | 'createdAt' | 'deadlineMs'> & {
+  /** On `job:error`: this attempt's error. */
+  error?: string;
+};
+
 /** One attempt of a job. */
 export interface Attempt {
   attempt: number;

@@ -20,6 +20,24 @@ type Ending =
   | { kind: 'thrown'; error: unknown }
   | { kind: 'aborted'; reason: 'timeout' | 'cancelled' | 'stopped' };
 
+/** Node's timers hold at most 2^31-1 ms (longer ones fire after 1 ms); timeouts reach 30 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `setTimeout` for any length: a long wait is a chain of shorter timers. */
+export function longTimeout(fn: () => void, ms: number): { cancel(): void } {
+  let handle: NodeJS.Timeout;
+  const deadline = Date.now() + ms;
+  const arm = (left: number): void => {
+    handle = setTimeout(() => {
+      const rest = deadline - Date.now();
+      if (rest > 0) arm(rest);
+      else fn();
+    }, Math.min(left, MAX_TIMER_MS));
+  };
+  arm(ms);
+  return { cancel: () => clearTimeout(handle) };
+}
+
 function describeError(e: unknown): string {
   if (e instanceof Error) return e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message;
   return String(e);
@@ -117,7 +135,7 @@ export class WorkerLoop {
       return;
     }
 
-    let timer: NodeJS.Timeout | undefined;
+    let timer: { cancel(): void } | undefined;
     let beat: NodeJS.Timeout | undefined;
     let onStop: ((error: Error) => void) | undefined;
     const ending = await new Promise<Ending>((resolve) => {
@@ -127,7 +145,7 @@ export class WorkerLoop {
       };
       onStop = (error) => abort('stopped', error);
       this.#aborts.add(onStop);
-      timer = setTimeout(
+      timer = longTimeout(
         () => abort('timeout', new TimeoutError(`attempt ${task.attempt} of job ${task.jobId} timed out after ${task.timeoutMs} ms`)),
         task.timeoutMs,
       );
@@ -152,7 +170,7 @@ export class WorkerLoop {
           (error: unknown) => resolve({ kind: 'thrown', error }),
         );
     });
-    clearTimeout(timer);
+    timer?.cancel();
     clearInterval(beat);
     if (onStop) this.#aborts.delete(onStop);
 

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import * as reseolio from 'reseolio';
 import { NATIVE_SURFACE, native } from '../src/native';
+import { longTimeout } from '../src/worker';
 import { PKG, tempDir } from './helpers';
 
 const run = promisify(execFile);
@@ -79,5 +80,17 @@ describe('the package', () => {
     await assert.rejects(pg.start(), (e: unknown) => e instanceof reseolio.ReseolioError && e.code === 'INVALID_ARGUMENT' && /postgres/.test(e.message));
     const down = new reseolio.Reseolio({ storage: 'grpc://127.0.0.1:1' });
     await assert.rejects(down.getJob('x'), (e: unknown) => e instanceof reseolio.ReseolioError && e.code === 'UNAVAILABLE');
+  });
+});
+
+describe('attempt timers', () => {
+  it('a timeout longer than Node timers can hold (up to 30 days) does not fire early', async () => {
+    let fired = 0;
+    const long = longTimeout(() => (fired += 1), 30 * 24 * 3600 * 1000);
+    const short = longTimeout(() => (fired += 10), 20);
+    await new Promise((r) => setTimeout(r, 100));
+    long.cancel();
+    short.cancel();
+    assert.equal(fired, 10, 'only the 20 ms timer fired');
   });
 });

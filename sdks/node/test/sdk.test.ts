@@ -15,7 +15,7 @@ import {
   Reseolio,
   ReseolioError,
   TimeoutError,
-  type Job,
+  type ClaimedJob,
 } from 'reseolio';
 import { sleep, TRANSPORTS, waitFor } from './helpers';
 
@@ -54,8 +54,8 @@ for (const transport of TRANSPORTS) {
       const r = client();
       const seen: string[] = [];
       const add = r.durable('life:add', async (a: number, b: number) => ({ sum: a + b, attempt: jobContext().attempt }));
-      r.on('job:start', (job: Job) => seen.push(`start:${job.name}:${job.attempt}`));
-      r.on('job:success', (job: Job, value: unknown) => seen.push(`success:${job.id === h.jobId}:${JSON.stringify(value)}`));
+      r.on('job:start', (job: ClaimedJob) => seen.push(`start:${job.name}:${job.attempt}`));
+      r.on('job:success', (job: ClaimedJob, value: unknown) => seen.push(`success:${job.id === h.jobId}:${JSON.stringify(value)}`));
       await r.start();
       const h = await add(2, 3);
       const value: { sum: number; attempt: number } = await h.result(10_000);
@@ -85,7 +85,7 @@ for (const transport of TRANSPORTS) {
         },
         { maxAttempts: 5, backoff: 'fixed', initialDelayMs: 50, jitter: 0 },
       );
-      r.on('job:error', (_job: Job, e: string) => errors.push(e));
+      r.on('job:error', (_job: ClaimedJob, e: string) => errors.push(e));
       await r.start();
       const h = await flaky();
       assert.equal(await h.result(10_000), 3);

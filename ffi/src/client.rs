@@ -37,9 +37,9 @@ pub struct Client {
 }
 
 impl Client {
-    /// Opens a client on a storage URL: `sqlite://PATH[?durability=normal|full]` or
-    /// `sqlite::memory:` (the embedded engine), or `grpc://HOST:PORT` (a sidecar; connected on
-    /// first use). Blocks the calling thread while a database is opened and migrated; call it off
+    /// Opens a client on a storage URL: `sqlite://PATH[?durability=normal|full]`,
+    /// `sqlite::memory:` or `postgres://...` (the embedded engine), or `grpc://HOST:PORT` (a
+    /// sidecar; connected on first use). Blocks the calling thread while a database is opened and migrated; call it off
     /// an async executor's threads, or use [`Client::connect_async`].
     ///
     /// Errors: InvalidArgument for a malformed or unsupported URL (naming it), a file that is not
@@ -51,25 +51,9 @@ impl Client {
                 transport: Transport::Remote(Remote::connect(url, options.token.as_deref())?),
             });
         }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(Error::invalid(format!(
-                "storage URL '{url}': postgres:// is not supported by this build yet; use sqlite://PATH or grpc://HOST:PORT"
-            )));
-        }
-        let mut config = EngineConfig::default();
-        if let Some(ms) = options.poll_interval_ms {
-            if ms == 0 {
-                return Err(Error::invalid("poll_interval_ms must be >= 1, got 0"));
-            }
-            config.poll_interval = Duration::from_millis(ms);
-        }
-        if let Some(b) = options.max_payload_bytes {
-            config.limits.max_payload_bytes = b;
-        }
-        if let Some(s) = options.retention_secs {
-            config.retention = (s > 0).then(|| Duration::from_secs(s));
-        }
-        // The engine spawns its maintenance task: open it inside the runtime.
+        let config = engine_config(&options)?;
+        // The engine spawns its maintenance task (and PostgreSQL its pool): open it inside the
+        // runtime.
         let _guard = runtime().enter();
         Ok(Client {
             transport: Transport::Embedded(Engine::open(url, config)?),
@@ -78,11 +62,21 @@ impl Client {
 
     /// [`Client::connect`] without blocking the caller's executor.
     pub async fn connect_async(url: &str, options: ConnectOptions) -> Result<Client> {
+        if url.starts_with("grpc://") {
+            let url = url.to_string();
+            return on_runtime(async move {
+                Ok(Client {
+                    transport: Transport::Remote(Remote::connect(&url, options.token.as_deref())?),
+                })
+            })
+            .await;
+        }
+        let config = engine_config(&options)?;
         let url = url.to_string();
         on_runtime(async move {
-            tokio::task::spawn_blocking(move || Client::connect(&url, options))
-                .await
-                .map_err(|e| Error::internal(format!("connect panicked: {e}")))?
+            Ok(Client {
+                transport: Transport::Embedded(Engine::open_async(&url, config).await?),
+            })
         })
         .await
     }
@@ -210,4 +204,23 @@ impl Client {
             Transport::Remote(_) => Ok(()),
         }
     }
+}
+
+/// The engine settings a client's options ask for. Errors: InvalidArgument for a zero poll
+/// interval.
+fn engine_config(options: &ConnectOptions) -> Result<EngineConfig> {
+    let mut config = EngineConfig::default();
+    if let Some(ms) = options.poll_interval_ms {
+        if ms == 0 {
+            return Err(Error::invalid("poll_interval_ms must be >= 1, got 0"));
+        }
+        config.poll_interval = Duration::from_millis(ms);
+    }
+    if let Some(b) = options.max_payload_bytes {
+        config.limits.max_payload_bytes = b;
+    }
+    if let Some(s) = options.retention_secs {
+        config.retention = (s > 0).then(|| Duration::from_secs(s));
+    }
+    Ok(config)
 }

@@ -1,6 +1,7 @@
-//! One suite, two transports: every case runs against the embedded engine and against a sidecar
-//! served in-process on 127.0.0.1:0, through the same Client API, and must see the same results
-//! and the same error kinds.
+//! One suite, every transport: each case runs against the embedded engine (on SQLite, and on
+//! PostgreSQL when RESEOLIO_TEST_POSTGRES_URL names a server; else that half says it skipped)
+//! and against a sidecar served in-process on 127.0.0.1:0, through the same Client API, and must
+//! see the same results and the same error kinds.
 
 use reseolio_ffi::{
     Backoff, Client, ConnectOptions, EnqueueOptions, ErrorKind, JobListParams, JobStatus, Outcome,
@@ -40,6 +41,30 @@ async fn embedded() -> Fixture {
         dir,
         sidecar: None,
     }
+}
+
+/// The embedded engine on PostgreSQL, in a fresh schema; None (and a note) without a server.
+async fn embedded_postgres() -> Option<Fixture> {
+    let Ok(server) = std::env::var("RESEOLIO_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: RESEOLIO_TEST_POSTGRES_URL is not set (a PostgreSQL to test against)");
+        return None;
+    };
+    let sep = if server.contains('?') { '&' } else { '?' };
+    let url = format!("{server}{sep}schema=t_{}", uuid::Uuid::now_v7().simple());
+    let client = Client::connect_async(
+        &url,
+        ConnectOptions {
+            poll_interval_ms: Some(50),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    Some(Fixture {
+        client,
+        dir: tempfile::tempdir().unwrap(),
+        sidecar: None,
+    })
 }
 
 async fn sidecar() -> Fixture {
@@ -425,6 +450,16 @@ macro_rules! transport_conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     let f = embedded().await;
+                    super::$case(f.client.clone()).await;
+                }
+            )*
+        }
+        mod embedded_postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(f) = embedded_postgres().await else { return };
                     super::$case(f.client.clone()).await;
                 }
             )*

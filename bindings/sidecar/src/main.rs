@@ -66,13 +66,14 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     // Listening for signals from the start: a signal that arrives before its listener exists is
     // swallowed, so the listener for the second signal must not be created after the first.
     let mut signals = Signals::new().map_err(|e| format!("cannot listen for signals: {e}"))?;
-    let engine = Engine::open(
+    let engine = Engine::open_async(
         &storage_url(&args.db),
         EngineConfig {
             poll_interval: Duration::from_millis(args.poll_interval),
             ..Default::default()
         },
     )
+    .await
     .map_err(|e| format!("cannot open storage '{}': {}", args.db, e.message()))?;
     let serving = serve(
         engine.clone(),

@@ -86,6 +86,9 @@ impl std::fmt::Debug for EngineConfig {
 pub enum StorageUrl {
     /// `sqlite://PATH[?durability=normal|full]`, `sqlite::memory:` or `sqlite://:memory:`.
     Sqlite(SqliteConfig),
+    /// `postgres://USER:PASS@HOST:PORT/DB[?schema=NAME&...]` (also `postgresql://`).
+    #[cfg(feature = "postgres")]
+    Postgres(crate::store::postgres::PostgresConfig),
 }
 
 impl StorageUrl {
@@ -98,13 +101,23 @@ impl StorageUrl {
     /// Errors: InvalidArgument naming what is wrong (unknown scheme, empty path, unknown query
     /// parameter or value).
     pub fn parse(url: &str) -> Result<StorageUrl> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            return Ok(StorageUrl::Postgres(
+                crate::store::postgres::PostgresConfig::parse(url)?,
+            ));
+            #[cfg(not(feature = "postgres"))]
+            return Err(Error::invalid(format!(
+                "storage URL '{url}': this build has no PostgreSQL support (the reseolio-core feature 'postgres')"
+            )));
+        }
         let rest = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .ok_or_else(|| {
                 let scheme = url.split("://").next().unwrap_or(url);
                 Error::invalid(format!(
-                    "storage URL '{url}' has an unsupported scheme '{scheme}'; this build takes sqlite://PATH"
+                    "storage URL '{url}' has an unsupported scheme '{scheme}'; this build takes sqlite://PATH or postgres://..."
                 ))
             })?;
         let (path, query) = match rest.split_once('?') {
@@ -146,6 +159,8 @@ mod tests {
     fn sqlite(url: &str) -> SqliteConfig {
         match StorageUrl::parse(url).unwrap() {
             StorageUrl::Sqlite(c) => c,
+            #[cfg(feature = "postgres")]
+            StorageUrl::Postgres(_) => panic!("not sqlite"),
         }
     }
 

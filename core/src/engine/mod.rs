@@ -76,10 +76,42 @@ impl Engine {
     ///
     /// Errors: InvalidArgument for a bad URL, a file that is not a SQLite database, a read-only
     /// file or a newer schema; Unavailable when the file stayed locked.
+    ///
+    /// For `postgres://` the connection and migration run on the current Tokio runtime, so this
+    /// must be called from a multi-thread runtime or a thread outside any runtime's tasks (a
+    /// current-thread runtime's task cannot block): prefer [`Engine::open_async`] from async code.
     pub fn open(url: &str, config: EngineConfig) -> Result<Engine> {
         config.validate()?;
         let store: Arc<dyn Store> = match StorageUrl::parse(url)? {
             StorageUrl::Sqlite(c) => Arc::new(SqliteStore::open(&c)?),
+            #[cfg(feature = "postgres")]
+            StorageUrl::Postgres(c) => {
+                let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+                    Error::invalid(
+                        "Engine::open for postgres:// must be called inside a Tokio runtime",
+                    )
+                })?;
+                let open = crate::store::postgres::PostgresStore::open(&c);
+                Arc::new(tokio::task::block_in_place(|| handle.block_on(open))?)
+            }
+        };
+        Self::with_store(store, config)
+    }
+
+    /// [`Engine::open`] for async callers: the database is opened and migrated without blocking
+    /// the executor (SQLite's open runs on a blocking thread). Same errors.
+    pub async fn open_async(url: &str, config: EngineConfig) -> Result<Engine> {
+        config.validate()?;
+        let store: Arc<dyn Store> = match StorageUrl::parse(url)? {
+            StorageUrl::Sqlite(c) => Arc::new(
+                tokio::task::spawn_blocking(move || SqliteStore::open(&c))
+                    .await
+                    .map_err(|e| Error::internal(format!("opening SQLite panicked: {e}")))??,
+            ),
+            #[cfg(feature = "postgres")]
+            StorageUrl::Postgres(c) => {
+                Arc::new(crate::store::postgres::PostgresStore::open(&c).await?)
+            }
         };
         Self::with_store(store, config)
     }

@@ -9,6 +9,9 @@
 
 pub mod conformance;
 mod params;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub(crate) mod rules;
 pub mod sqlite;
 
 pub use params::*;

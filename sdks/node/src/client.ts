@@ -9,8 +9,9 @@ import { WorkerLoop, type AnyHandler } from './worker';
 export interface ReseolioConfig {
   /**
    * Where jobs live: `sqlite://./file.db` (the embedded engine; the default is
-   * `sqlite://./reseolio.db`), `sqlite::memory:`, or a reseolio sidecar as `grpc://host:port` or a
-   * bare `host:port`. (`postgres://` is refused until the PostgreSQL store is built.)
+   * `sqlite://./reseolio.db`), `sqlite::memory:`, `postgres://user:pass@host:5432/db` (the
+   * embedded engine on PostgreSQL; `?schema=name` picks the schema, default `reseolio`), or a
+   * reseolio sidecar as `grpc://host:port` or a bare `host:port`.
    */
   storage?: string;
   /** A sidecar's `host:port`, used when `autoStart` is false and no `storage` is given (0.1.x). */

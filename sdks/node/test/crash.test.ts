@@ -1,8 +1,9 @@
 /**
  * A worker process SIGKILLed while it runs jobs: a new process runs them again and the waiting
- * client sees every result; nothing is lost or half-written. On the embedded engine the dead
- * process is detected (same host) and its jobs are rescued at once, long before their 60 s lease
- * would lapse; through a sidecar the jobs come back when their (short) lease lapses.
+ * client sees every result; nothing is lost or half-written. On the embedded engine (SQLite or
+ * PostgreSQL) the dead process is detected (same host) and its jobs are rescued at once, long
+ * before their 60 s lease would lapse; through a sidecar the jobs come back when their (short)
+ * lease lapses.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,7 +27,7 @@ for (const transport of TRANSPORTS) {
       const log = path.join(dir, 'log.txt');
       fs.writeFileSync(log, '');
       const producer = new Reseolio({ storage: url });
-      const timeoutMs = transport.name === 'embedded' ? 60_000 : 1500;
+      const timeoutMs = transport.name === 'sidecar' ? 1500 : 60_000;
       const step = producer.durable('crash:step', async (n: number) => n * 10, { timeoutMs, initialDelayMs: 10 });
       const handles = await Promise.all([1, 2, 3].map((n) => step(n)));
 

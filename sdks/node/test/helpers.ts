@@ -56,7 +56,8 @@ export async function startSidecar(db: string, extra: string[] = []): Promise<Si
 }
 
 export interface Transport {
-  name: 'embedded' | 'sidecar';
+  /** embedded: the engine on SQLite; postgres: the engine on PostgreSQL; sidecar: over gRPC. */
+  name: 'embedded' | 'postgres' | 'sidecar';
   /** Opens a storage URL for one test; `close` releases it. */
   open(): Promise<{ url: string; close(): Promise<void> }>;
   /** Why this transport cannot run here, if it cannot. */
@@ -67,6 +68,18 @@ export const TRANSPORTS: Transport[] = [
   {
     name: 'embedded',
     open: async () => ({ url: `sqlite://${path.join(tempDir(), 'sdk.db')}`, close: async () => {} }),
+  },
+  {
+    name: 'postgres',
+    ...(process.env.RESEOLIO_TEST_POSTGRES_URL
+      ? {}
+      : { skip: 'RESEOLIO_TEST_POSTGRES_URL is not set (a PostgreSQL to test against)' }),
+    // A schema of its own per test: the tables are created in it at connect.
+    open: async () => {
+      const server = process.env.RESEOLIO_TEST_POSTGRES_URL!;
+      const schema = `t_${process.pid}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+      return { url: `${server}${server.includes('?') ? '&' : '?'}schema=${schema}`, close: async () => {} };
+    },
   },
   {
     name: 'sidecar',

@@ -76,8 +76,8 @@ describe('the package', () => {
   it('refuses a storage URL it cannot use, naming it', async () => {
     const r = new reseolio.Reseolio({ storage: 'mysql://x' });
     await assert.rejects(r.start(), (e: unknown) => e instanceof reseolio.ReseolioError && e.code === 'INVALID_ARGUMENT' && /mysql/.test(e.message));
-    const pg = new reseolio.Reseolio({ storage: 'postgres://localhost/db' });
-    await assert.rejects(pg.start(), (e: unknown) => e instanceof reseolio.ReseolioError && e.code === 'INVALID_ARGUMENT' && /postgres/.test(e.message));
+    const pg = new reseolio.Reseolio({ storage: 'postgres://localhost/db?schema=Not-An-Identifier' });
+    await assert.rejects(pg.start(), (e: unknown) => e instanceof reseolio.ReseolioError && e.code === 'INVALID_ARGUMENT' && /schema/.test(e.message));
     const down = new reseolio.Reseolio({ storage: 'grpc://127.0.0.1:1' });
     await assert.rejects(down.getJob('x'), (e: unknown) => e instanceof reseolio.ReseolioError && e.code === 'UNAVAILABLE');
   });

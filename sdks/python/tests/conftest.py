@@ -1,4 +1,5 @@
-"""One fixture runs the SDK suite against the embedded SQLite engine and against a sidecar.
+"""One fixture runs the SDK suite against the embedded engine on SQLite and on PostgreSQL
+(RESEOLIO_TEST_POSTGRES_URL; skipped without it) and against a sidecar.
 
 The sidecar is the `reseolio` binary: RESEOLIO_SIDECAR_BIN, else the workspace's
 target/debug/reseolio. Without it the sidecar half says it was skipped."""
@@ -9,6 +10,7 @@ import os
 import pathlib
 import signal
 import subprocess
+import uuid
 from typing import Iterator
 
 import pytest
@@ -24,10 +26,18 @@ def sidecar_binary() -> pathlib.Path:
     return target / "debug" / "reseolio"
 
 
-@pytest.fixture(params=["embedded", "sidecar"])
+@pytest.fixture(params=["embedded", "postgres", "sidecar"])
 def url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[str]:
     if request.param == "embedded":
         yield f"sqlite://{tmp_path / 'sdk.db'}"
+        return
+    if request.param == "postgres":
+        # The engine on PostgreSQL, in a schema of its own per test.
+        server = os.environ.get("RESEOLIO_TEST_POSTGRES_URL")
+        if not server:
+            pytest.skip("RESEOLIO_TEST_POSTGRES_URL is not set (a PostgreSQL to test against)")
+        sep = "&" if "?" in server else "?"
+        yield f"{server}{sep}schema=t_{uuid.uuid4().hex}"
         return
     binary = sidecar_binary()
     if not binary.exists():

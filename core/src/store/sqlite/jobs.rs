@@ -7,6 +7,7 @@ use crate::job::{
     backoff_delay_ms, Attempt, AttemptOutcome, Backoff, ClaimedJob, FailureKind, Job, JobStatus,
     LeaseToken, Outcome, RetryPolicy, Transition,
 };
+use crate::store::rules;
 use crate::store::*;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
@@ -317,24 +318,6 @@ fn held(conn: &Connection, id: &str) -> Result<Held> {
     .ok_or_else(|| Error::job_not_found(id))
 }
 
-/// Refuses a token that no longer holds the job, saying what happened to it.
-fn check_lease(id: &str, h: &Held, lease: i64) -> Result<()> {
-    if h.status == JobStatus::Running && h.lease == lease {
-        return Ok(());
-    }
-    let why = if h.lease != lease {
-        format!(
-            "the job was claimed again since (lease {} now, the token is for lease {lease})",
-            h.lease
-        )
-    } else {
-        format!("the job is {} now", h.status)
-    };
-    Err(Error::conflict(format!(
-        "stale lease token for job '{id}': {why}; nothing was changed"
-    )))
-}
-
 fn finish_attempt(
     conn: &Connection,
     id: &str,
@@ -377,7 +360,7 @@ fn fail(
 
 pub(crate) fn job_complete(conn: &Connection, p: JobCompleteParams) -> Result<JobCompleteResult> {
     let h = held(conn, &p.job_id)?;
-    check_lease(&p.job_id, &h, p.lease)?;
+    rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
     match &p.outcome {
         Outcome::Success(result) => {
             let t = Transition::on_success();
@@ -445,7 +428,7 @@ pub(crate) fn job_heartbeat(
     if h.status == JobStatus::Cancelled && h.lease == p.lease {
         return Ok(JobHeartbeatResult::Cancelled);
     }
-    check_lease(&p.job_id, &h, p.lease)?;
+    rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
     let expires = p.now_ms.saturating_add(h.timeout_ms);
     conn.prepare_cached("UPDATE reseolio_jobs SET lease_expires_at = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![p.job_id, expires]))
@@ -457,7 +440,7 @@ pub(crate) fn job_heartbeat(
 
 pub(crate) fn job_release(conn: &Connection, p: JobReleaseParams) -> Result<()> {
     let h = held(conn, &p.job_id)?;
-    check_lease(&p.job_id, &h, p.lease)?;
+    rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
     // The attempt is not counted: the handler never finished, through no fault of its own.
     conn.prepare_cached(
         "UPDATE reseolio_jobs SET status = ?2, attempt = attempt - 1, run_at = ?3, \
@@ -535,32 +518,17 @@ pub(crate) fn job_rescue(conn: &Connection, p: JobRescueParams) -> Result<Vec<Jo
     let mut rescued = Vec::with_capacity(lost.len());
     for (id, lease, node, timeout_ms) in lost {
         let h = held(conn, &id)?;
-        let node_dead = node.as_ref().is_some_and(|n| p.dead_node_ids.contains(n));
-        let (outcome, error) = if node_dead {
-            (
-                AttemptOutcome::WorkerLost,
-                format!(
-                    "attempt {} lost: the process running it (node {}) died",
-                    h.attempt,
-                    node.unwrap_or_default()
-                ),
-            )
-        } else {
-            (
-                AttemptOutcome::TimedOut,
-                format!(
-                    "attempt {} timed out: no completion or heartbeat within {timeout_ms} ms",
-                    h.attempt
-                ),
-            )
-        };
+        let dead = node
+            .as_deref()
+            .filter(|n| p.dead_node_ids.iter().any(|d| d == n));
+        let (outcome, error) = rules::lost_attempt(h.attempt, dead, timeout_ms);
         let t = fail(
             conn,
             &id,
             &h,
             FailureKind::LeaseLost,
             &error,
-            spread_sample(p.jitter_sample, &id),
+            rules::spread_sample(p.jitter_sample, &id),
             p.now_ms,
         )?;
         finish_attempt(conn, &id, lease, p.now_ms, outcome, Some(&error))?;
@@ -571,16 +539,6 @@ pub(crate) fn job_rescue(conn: &Connection, p: JobRescueParams) -> Result<Vec<Jo
         });
     }
     Ok(rescued)
-}
-
-/// A per-job jitter sample from the call's one sample, so that the jobs of one dead node do not
-/// all retry at the same instant. Deterministic for a given (sample, id).
-fn spread_sample(sample: f64, id: &str) -> f64 {
-    let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    });
-    let unit = ((sample + 1.0) / 2.0 + (h % 10_000) as f64 / 10_000.0).fract();
-    unit * 2.0 - 1.0
 }
 
 pub(crate) fn job_prune(conn: &Connection, p: JobPruneParams) -> Result<u64> {

@@ -48,7 +48,8 @@ class DurableDecorator(Protocol):
 
 class Reseolio:
     """A Reseolio client: ``Reseolio("sqlite:///./reseolio.db")`` (embedded engine, the
-    default), ``"postgres://..."`` (later) or ``"grpc://host:port"`` (a sidecar).
+    default), ``"postgres://user:pass@host/db"`` (``?schema=name``, default ``reseolio``) or
+    ``"grpc://host:port"`` (a sidecar).
 
     Declare durable functions with :meth:`durable`; :meth:`start` (or ``async with``) starts the
     worker that runs them. One client per process: after ``fork()`` create a new one."""

@@ -1,0 +1,655 @@
+//! The SQL of every store call on PostgreSQL, one function per call, each run on a connection
+//! (reads) or inside the call's transaction (writes). Rows a transition reads are locked with
+//! `FOR UPDATE`, so that a completion, a cancel and a rescue of one job are serialised across
+//! nodes; claims skip locked rows instead of waiting for them.
+
+use super::error::map_pg;
+use crate::error::{Error, Result};
+use crate::job::{
+    backoff_delay_ms, Attempt, AttemptOutcome, Backoff, ClaimedJob, FailureKind, Job, JobStatus,
+    LeaseToken, Outcome, RetryPolicy, Transition,
+};
+use crate::store::rules;
+use crate::store::*;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+const JOB_COLUMNS: &str = "id, name, args, status, priority, attempt, max_attempts, backoff, \
+    initial_delay_ms, max_delay_ms, jitter, timeout_ms, idempotency_key, result, last_error, \
+    created_at, run_at, started_at, completed_at, lease_expires_at, worker_id";
+
+const CLAIMED_COLUMNS: &str = "j.id, j.name, j.args, j.attempt, j.max_attempts, j.timeout_ms, \
+    j.lease, j.lease_expires_at, j.created_at, j.run_at, j.priority";
+
+fn job_from_row(r: &PgRow) -> Result<Job> {
+    let status: String = r.try_get(3).map_err(map_pg)?;
+    let backoff: String = r.try_get(7).map_err(map_pg)?;
+    Ok(Job {
+        id: r.try_get(0).map_err(map_pg)?,
+        name: r.try_get(1).map_err(map_pg)?,
+        args: r.try_get(2).map_err(map_pg)?,
+        status: status.parse()?,
+        priority: r.try_get(4).map_err(map_pg)?,
+        attempt: r.try_get::<i32, _>(5).map_err(map_pg)? as u32,
+        max_attempts: r.try_get::<i32, _>(6).map_err(map_pg)? as u32,
+        retry: RetryPolicy {
+            backoff: backoff.parse::<Backoff>()?,
+            initial_delay_ms: r.try_get::<i64, _>(8).map_err(map_pg)? as u64,
+            max_delay_ms: r.try_get::<i64, _>(9).map_err(map_pg)? as u64,
+            jitter: r.try_get(10).map_err(map_pg)?,
+        },
+        timeout_ms: r.try_get::<i64, _>(11).map_err(map_pg)? as u64,
+        idempotency_key: r.try_get(12).map_err(map_pg)?,
+        result: r.try_get(13).map_err(map_pg)?,
+        last_error: r.try_get(14).map_err(map_pg)?,
+        created_at: r.try_get(15).map_err(map_pg)?,
+        run_at: r.try_get(16).map_err(map_pg)?,
+        started_at: r.try_get(17).map_err(map_pg)?,
+        completed_at: r.try_get(18).map_err(map_pg)?,
+        lease_expires_at: r.try_get(19).map_err(map_pg)?,
+        worker_id: r.try_get(20).map_err(map_pg)?,
+    })
+}
+
+fn claimed_from_row(r: &PgRow) -> Result<(i32, ClaimedJob)> {
+    Ok((
+        r.try_get(10).map_err(map_pg)?,
+        ClaimedJob {
+            token: LeaseToken {
+                job_id: r.try_get(0).map_err(map_pg)?,
+                lease: r.try_get(6).map_err(map_pg)?,
+            },
+            name: r.try_get(1).map_err(map_pg)?,
+            args: r.try_get(2).map_err(map_pg)?,
+            attempt: r.try_get::<i32, _>(3).map_err(map_pg)? as u32,
+            max_attempts: r.try_get::<i32, _>(4).map_err(map_pg)? as u32,
+            timeout_ms: r.try_get::<i64, _>(5).map_err(map_pg)? as u64,
+            deadline_ms: r.try_get(7).map_err(map_pg)?,
+            created_at: r.try_get(8).map_err(map_pg)?,
+            run_at: r.try_get(9).map_err(map_pg)?,
+        },
+    ))
+}
+
+pub(crate) async fn job_insert(
+    c: &mut PgConnection,
+    p: JobInsertParams,
+) -> Result<JobInsertResult> {
+    let o = &p.options;
+    // DO NOTHING on the unique (name, idempotency_key) index: the index, not a read before the
+    // write, makes two racing enqueues with one key (on any nodes) produce one job. A racing
+    // insert of the same key waits for the other transaction, then does nothing.
+    let inserted = sqlx::query(
+        "INSERT INTO reseolio_jobs (id, name, args, status, priority, attempt, max_attempts, \
+         backoff, initial_delay_ms, max_delay_ms, jitter, timeout_ms, idempotency_key, \
+         created_at, run_at) \
+         VALUES ($1, $2, $3, 'PENDING', $4, 0, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&p.id)
+    .bind(&p.name)
+    .bind(&p.args)
+    .bind(o.priority)
+    .bind(o.max_attempts as i32)
+    .bind(o.retry.backoff.as_str())
+    .bind(o.retry.initial_delay_ms as i64)
+    .bind(o.retry.max_delay_ms as i64)
+    .bind(o.retry.jitter)
+    .bind(o.timeout_ms as i64)
+    .bind(&o.idempotency_key)
+    .bind(p.now_ms)
+    .bind(o.run_at_ms)
+    .execute(&mut *c)
+    .await
+    .map_err(map_pg)?
+    .rows_affected();
+    if inserted == 1 {
+        // Handed straight to an idle worker of this node, in the same transaction.
+        let claimed = match &p.claim {
+            Some(cl) if o.run_at_ms <= p.now_ms => {
+                claim(c, Pick::Id(&p.id), &cl.worker_id, &cl.node_id, p.now_ms)
+                    .await?
+                    .pop()
+                    .map(|(_, job)| job)
+            }
+            _ => None,
+        };
+        return Ok(JobInsertResult {
+            job_id: p.id,
+            deduplicated: false,
+            claimed,
+        });
+    }
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM reseolio_jobs WHERE name = $1 AND idempotency_key = $2")
+            .bind(&p.name)
+            .bind(&o.idempotency_key)
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(map_pg)?;
+    match existing {
+        Some(job_id) => Ok(JobInsertResult {
+            job_id,
+            deduplicated: true,
+            claimed: None,
+        }),
+        None => Err(Error::internal(format!(
+            "job id '{}' collided with an existing job",
+            p.id
+        ))),
+    }
+}
+
+pub(crate) async fn job_get(c: &mut PgConnection, id: &str) -> Result<Job> {
+    let row = sqlx::query(&format!(
+        "SELECT {JOB_COLUMNS} FROM reseolio_jobs WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(map_pg)?
+    .ok_or_else(|| Error::job_not_found(id))?;
+    job_from_row(&row)
+}
+
+pub(crate) async fn job_list(c: &mut PgConnection, p: JobListParams) -> Result<JobListResult> {
+    let statuses: Vec<String> = p.statuses.iter().map(|s| s.as_str().to_string()).collect();
+    // Filters are bound arrays; an empty one matches everything.
+    let filter = "WHERE (cardinality($1::text[]) = 0 OR status = ANY($1)) \
+                  AND (cardinality($2::text[]) = 0 OR name = ANY($2))";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM reseolio_jobs {filter}"))
+        .bind(&statuses)
+        .bind(&p.names)
+        .fetch_one(&mut *c)
+        .await
+        .map_err(map_pg)?;
+    // Column and direction come from enums, never from the caller's text.
+    let col = match p.order {
+        JobOrder::CreatedAt => "created_at",
+        JobOrder::RunAt => "run_at",
+    };
+    let dir = if p.ascending { "ASC" } else { "DESC" };
+    let rows = sqlx::query(&format!(
+        "SELECT {JOB_COLUMNS} FROM reseolio_jobs {filter} ORDER BY {col} {dir}, id {dir} \
+         LIMIT $3 OFFSET $4"
+    ))
+    .bind(&statuses)
+    .bind(&p.names)
+    .bind(p.limit as i64)
+    .bind(p.offset as i64)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    Ok(JobListResult {
+        jobs: rows.iter().map(job_from_row).collect::<Result<_>>()?,
+        total: total as u64,
+    })
+}
+
+pub(crate) async fn job_claim_available(
+    c: &mut PgConnection,
+    p: JobClaimParams,
+) -> Result<Vec<ClaimedJob>> {
+    let pick = Pick::Due {
+        names: &p.names,
+        limit: p.limit as i64,
+    };
+    let mut claimed = claim(c, pick, &p.worker_id, &p.node_id, p.now_ms).await?;
+    claimed.sort_by(|(pa, a), (pb, b)| {
+        pb.cmp(pa)
+            .then(a.run_at.cmp(&b.run_at))
+            .then(a.token.job_id.cmp(&b.token.job_id))
+    });
+    Ok(claimed.into_iter().map(|(_, c)| c).collect())
+}
+
+/// Which rows a claim takes.
+enum Pick<'a> {
+    /// One new job, by id (a claim at insert).
+    Id(&'a str),
+    /// Due jobs of these names (any name when empty), at most `limit`.
+    Due { names: &'a [String], limit: i64 },
+}
+
+/// Claims the rows `pick` names: each becomes RUNNING under a new lease and gets an attempt row.
+/// Returns each claimed job with its priority.
+async fn claim(
+    c: &mut PgConnection,
+    pick: Pick<'_>,
+    worker_id: &str,
+    node_id: &str,
+    now_ms: i64,
+) -> Result<Vec<(i32, ClaimedJob)>> {
+    // $1 = now, $2 = worker, $3 = node, then the pick's own parameters from $4. SKIP LOCKED:
+    // rows another node is claiming right now are passed over, not waited for.
+    let select = match pick {
+        Pick::Id(_) => "SELECT id FROM reseolio_jobs WHERE id = $4 FOR UPDATE",
+        Pick::Due { names: [], .. } => {
+            "SELECT id FROM reseolio_jobs WHERE status IN ('PENDING', 'FAILED') AND run_at <= $1 \
+             ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED"
+        }
+        Pick::Due { .. } => {
+            "SELECT id FROM reseolio_jobs WHERE status IN ('PENDING', 'FAILED') AND run_at <= $1 \
+             AND name = ANY($5) ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED"
+        }
+    };
+    let sql = format!(
+        "WITH picked AS ({select}) \
+         UPDATE reseolio_jobs j SET status = 'RUNNING', attempt = j.attempt + 1, \
+            lease = j.lease + 1, started_at = $1, lease_expires_at = $1 + j.timeout_ms, \
+            worker_id = $2, node_id = $3 \
+         FROM picked WHERE j.id = picked.id \
+         RETURNING {CLAIMED_COLUMNS}"
+    );
+    let q = sqlx::query(&sql).bind(now_ms).bind(worker_id).bind(node_id);
+    let q = match pick {
+        Pick::Id(id) => q.bind(id),
+        Pick::Due { names: [], limit } => q.bind(limit),
+        Pick::Due { names, limit } => q.bind(limit).bind(names),
+    };
+    let rows = q.fetch_all(&mut *c).await.map_err(map_pg)?;
+    let claimed: Vec<(i32, ClaimedJob)> =
+        rows.iter().map(claimed_from_row).collect::<Result<_>>()?;
+    if !claimed.is_empty() {
+        let ids: Vec<&str> = claimed
+            .iter()
+            .map(|(_, j)| j.token.job_id.as_str())
+            .collect();
+        let attempts: Vec<i32> = claimed.iter().map(|(_, j)| j.attempt as i32).collect();
+        let leases: Vec<i64> = claimed.iter().map(|(_, j)| j.token.lease).collect();
+        sqlx::query(
+            "INSERT INTO reseolio_attempts (job_id, attempt, lease, worker_id, node_id, started_at) \
+             SELECT job_id, attempt, lease, $4, $5, $6 \
+             FROM unnest($1::text[], $2::int[], $3::bigint[]) AS t(job_id, attempt, lease)",
+        )
+        .bind(&ids)
+        .bind(&attempts)
+        .bind(&leases)
+        .bind(worker_id)
+        .bind(node_id)
+        .bind(now_ms)
+        .execute(&mut *c)
+        .await
+        .map_err(map_pg)?;
+    }
+    Ok(claimed)
+}
+
+/// The columns a transition needs, read and locked inside the write transaction.
+struct Held {
+    status: JobStatus,
+    lease: i64,
+    attempt: u32,
+    max_attempts: u32,
+    timeout_ms: i64,
+    policy: RetryPolicy,
+}
+
+async fn held(c: &mut PgConnection, id: &str) -> Result<Held> {
+    let r = sqlx::query(
+        "SELECT status, lease, attempt, max_attempts, timeout_ms, backoff, initial_delay_ms, \
+         max_delay_ms, jitter FROM reseolio_jobs WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(map_pg)?
+    .ok_or_else(|| Error::job_not_found(id))?;
+    let status: String = r.try_get(0).map_err(map_pg)?;
+    let backoff: String = r.try_get(5).map_err(map_pg)?;
+    Ok(Held {
+        status: status.parse()?,
+        lease: r.try_get(1).map_err(map_pg)?,
+        attempt: r.try_get::<i32, _>(2).map_err(map_pg)? as u32,
+        max_attempts: r.try_get::<i32, _>(3).map_err(map_pg)? as u32,
+        timeout_ms: r.try_get(4).map_err(map_pg)?,
+        policy: RetryPolicy {
+            backoff: backoff.parse()?,
+            initial_delay_ms: r.try_get::<i64, _>(6).map_err(map_pg)? as u64,
+            max_delay_ms: r.try_get::<i64, _>(7).map_err(map_pg)? as u64,
+            jitter: r.try_get(8).map_err(map_pg)?,
+        },
+    })
+}
+
+async fn finish_attempt(
+    c: &mut PgConnection,
+    id: &str,
+    lease: i64,
+    now_ms: i64,
+    outcome: AttemptOutcome,
+    error: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE reseolio_attempts SET finished_at = $3, outcome = $4, error = $5 \
+         WHERE job_id = $1 AND lease = $2",
+    )
+    .bind(id)
+    .bind(lease)
+    .bind(now_ms)
+    .bind(outcome.as_str())
+    .bind(error)
+    .execute(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    Ok(())
+}
+
+/// Writes a failed attempt's transition (FAILED with its next run, or DEAD).
+async fn fail(
+    c: &mut PgConnection,
+    id: &str,
+    h: &Held,
+    kind: FailureKind,
+    error: &str,
+    jitter_sample: f64,
+    now_ms: i64,
+) -> Result<Transition> {
+    let delay = backoff_delay_ms(&h.policy, h.attempt, jitter_sample);
+    let t = Transition::on_failure(h.attempt, h.max_attempts, kind, delay);
+    let run_at = t.retry_in_ms.map(|d| now_ms.saturating_add(d as i64));
+    let completed_at = (t.to == JobStatus::Dead).then_some(now_ms);
+    sqlx::query(
+        "UPDATE reseolio_jobs SET status = $2, last_error = $3, run_at = coalesce($4, run_at), \
+         completed_at = $5, lease_expires_at = NULL, worker_id = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(t.to.as_str())
+    .bind(error)
+    .bind(run_at)
+    .bind(completed_at)
+    .execute(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    Ok(t)
+}
+
+pub(crate) async fn job_complete(
+    c: &mut PgConnection,
+    p: JobCompleteParams,
+) -> Result<JobCompleteResult> {
+    let h = held(c, &p.job_id).await?;
+    rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
+    match &p.outcome {
+        Outcome::Success(result) => {
+            let t = Transition::on_success();
+            sqlx::query(
+                "UPDATE reseolio_jobs SET status = $2, result = $3, completed_at = $4, \
+                 lease_expires_at = NULL, worker_id = NULL WHERE id = $1",
+            )
+            .bind(&p.job_id)
+            .bind(t.to.as_str())
+            .bind(result)
+            .bind(p.now_ms)
+            .execute(&mut *c)
+            .await
+            .map_err(map_pg)?;
+            finish_attempt(
+                c,
+                &p.job_id,
+                p.lease,
+                p.now_ms,
+                AttemptOutcome::Success,
+                None,
+            )
+            .await?;
+            Ok(JobCompleteResult {
+                status: t.to,
+                next_attempt: None,
+                next_run_at: None,
+                job: Some(job_get(c, &p.job_id).await?),
+            })
+        }
+        Outcome::Failure { error, retryable } => {
+            let kind = if *retryable {
+                FailureKind::Retryable
+            } else {
+                FailureKind::NotRetryable
+            };
+            let t = fail(c, &p.job_id, &h, kind, error, p.jitter_sample, p.now_ms).await?;
+            finish_attempt(
+                c,
+                &p.job_id,
+                p.lease,
+                p.now_ms,
+                AttemptOutcome::Failure,
+                Some(error),
+            )
+            .await?;
+            let job = if t.to.is_terminal() {
+                Some(job_get(c, &p.job_id).await?)
+            } else {
+                None
+            };
+            Ok(JobCompleteResult {
+                status: t.to,
+                next_attempt: t.retry_in_ms.map(|_| h.attempt + 1),
+                next_run_at: t.retry_in_ms.map(|d| p.now_ms.saturating_add(d as i64)),
+                job,
+            })
+        }
+    }
+}
+
+pub(crate) async fn job_heartbeat(
+    c: &mut PgConnection,
+    p: JobHeartbeatParams,
+) -> Result<JobHeartbeatResult> {
+    let h = held(c, &p.job_id).await?;
+    if h.status == JobStatus::Cancelled && h.lease == p.lease {
+        return Ok(JobHeartbeatResult::Cancelled);
+    }
+    rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
+    let expires = p.now_ms.saturating_add(h.timeout_ms);
+    sqlx::query("UPDATE reseolio_jobs SET lease_expires_at = $2 WHERE id = $1")
+        .bind(&p.job_id)
+        .bind(expires)
+        .execute(&mut *c)
+        .await
+        .map_err(map_pg)?;
+    Ok(JobHeartbeatResult::Extended {
+        lease_expires_at: expires,
+    })
+}
+
+pub(crate) async fn job_release(c: &mut PgConnection, p: JobReleaseParams) -> Result<()> {
+    let h = held(c, &p.job_id).await?;
+    rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
+    // The attempt is not counted: the handler never finished, through no fault of its own.
+    sqlx::query(
+        "UPDATE reseolio_jobs SET status = 'PENDING', attempt = attempt - 1, run_at = $2, \
+         lease_expires_at = NULL, worker_id = NULL WHERE id = $1",
+    )
+    .bind(&p.job_id)
+    .bind(p.now_ms)
+    .execute(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    finish_attempt(
+        c,
+        &p.job_id,
+        p.lease,
+        p.now_ms,
+        AttemptOutcome::Released,
+        None,
+    )
+    .await
+}
+
+pub(crate) async fn job_cancel(c: &mut PgConnection, p: JobCancelParams) -> Result<Job> {
+    let h = held(c, &p.id).await?;
+    let t = Transition::on_cancel(&p.id, h.status)?;
+    sqlx::query(
+        "UPDATE reseolio_jobs SET status = $2, completed_at = $3, lease_expires_at = NULL, \
+         worker_id = NULL WHERE id = $1",
+    )
+    .bind(&p.id)
+    .bind(t.to.as_str())
+    .bind(p.now_ms)
+    .execute(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    if h.status == JobStatus::Running {
+        finish_attempt(c, &p.id, h.lease, p.now_ms, AttemptOutcome::Cancelled, None).await?;
+    }
+    job_get(c, &p.id).await
+}
+
+pub(crate) async fn job_retry(c: &mut PgConnection, p: JobRetryParams) -> Result<Job> {
+    let h = held(c, &p.id).await?;
+    let t = Transition::on_retry(&p.id, h.status)?;
+    sqlx::query(
+        "UPDATE reseolio_jobs SET status = $2, attempt = 0, run_at = $3, result = NULL, \
+         completed_at = NULL WHERE id = $1",
+    )
+    .bind(&p.id)
+    .bind(t.to.as_str())
+    .bind(p.now_ms)
+    .execute(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    job_get(c, &p.id).await
+}
+
+pub(crate) async fn job_rescue(
+    c: &mut PgConnection,
+    p: JobRescueParams,
+) -> Result<Vec<JobRescued>> {
+    // SKIP LOCKED: a job whose completion holds its row right now is that completion's to decide.
+    let lost: Vec<(String, i64, Option<String>, i64)> = sqlx::query_as(
+        "SELECT id, lease, node_id, timeout_ms FROM reseolio_jobs \
+         WHERE status = 'RUNNING' AND (lease_expires_at < $1 OR node_id = ANY($2)) \
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(p.now_ms)
+    .bind(&p.dead_node_ids)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    let mut rescued = Vec::with_capacity(lost.len());
+    for (id, lease, node, timeout_ms) in lost {
+        let h = held(c, &id).await?;
+        let dead = node
+            .as_deref()
+            .filter(|n| p.dead_node_ids.iter().any(|d| d == n));
+        let (outcome, error) = rules::lost_attempt(h.attempt, dead, timeout_ms);
+        let t = fail(
+            c,
+            &id,
+            &h,
+            FailureKind::LeaseLost,
+            &error,
+            rules::spread_sample(p.jitter_sample, &id),
+            p.now_ms,
+        )
+        .await?;
+        finish_attempt(c, &id, lease, p.now_ms, outcome, Some(&error)).await?;
+        rescued.push(JobRescued {
+            job_id: id,
+            kind: FailureKind::LeaseLost,
+            status: t.to,
+        });
+    }
+    Ok(rescued)
+}
+
+pub(crate) async fn job_prune(c: &mut PgConnection, p: JobPruneParams) -> Result<u64> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM reseolio_jobs WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED') \
+         AND completed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(p.completed_before_ms)
+    .bind(p.limit as i64)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query("DELETE FROM reseolio_attempts WHERE job_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *c)
+        .await
+        .map_err(map_pg)?;
+    sqlx::query("DELETE FROM reseolio_jobs WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *c)
+        .await
+        .map_err(map_pg)?;
+    Ok(ids.len() as u64)
+}
+
+pub(crate) async fn attempt_list(
+    c: &mut PgConnection,
+    p: AttemptListParams,
+) -> Result<Vec<Attempt>> {
+    let rows = sqlx::query(
+        "SELECT job_id, attempt, lease, worker_id, node_id, started_at, finished_at, outcome, error \
+         FROM reseolio_attempts WHERE job_id = $1 ORDER BY lease",
+    )
+    .bind(&p.job_id)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    rows.iter()
+        .map(|r| {
+            let outcome: Option<String> = r.try_get(7).map_err(map_pg)?;
+            Ok(Attempt {
+                job_id: r.try_get(0).map_err(map_pg)?,
+                attempt: r.try_get::<i32, _>(1).map_err(map_pg)? as u32,
+                lease: r.try_get(2).map_err(map_pg)?,
+                worker_id: r.try_get(3).map_err(map_pg)?,
+                node_id: r.try_get(4).map_err(map_pg)?,
+                started_at: r.try_get(5).map_err(map_pg)?,
+                finished_at: r.try_get(6).map_err(map_pg)?,
+                outcome: outcome.as_deref().and_then(AttemptOutcome::parse),
+                error: r.try_get(8).map_err(map_pg)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn node_heartbeat(c: &mut PgConnection, p: NodeHeartbeatParams) -> Result<()> {
+    let n = p.node;
+    sqlx::query(
+        "INSERT INTO reseolio_nodes (id, hostname, pid, process_start, heartbeat_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+    )
+    .bind(&n.id)
+    .bind(&n.hostname)
+    .bind(n.pid)
+    .bind(n.process_start)
+    .bind(n.heartbeat_at)
+    .execute(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    Ok(())
+}
+
+pub(crate) async fn node_list(c: &mut PgConnection) -> Result<Vec<Node>> {
+    let rows: Vec<(String, String, i64, i64, i64)> =
+        sqlx::query_as("SELECT id, hostname, pid, process_start, heartbeat_at FROM reseolio_nodes")
+            .fetch_all(&mut *c)
+            .await
+            .map_err(map_pg)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, hostname, pid, process_start, heartbeat_at)| Node {
+            id,
+            hostname,
+            pid,
+            process_start,
+            heartbeat_at,
+        })
+        .collect())
+}
+
+pub(crate) async fn node_delete(c: &mut PgConnection, p: NodeDeleteParams) -> Result<()> {
+    sqlx::query("DELETE FROM reseolio_nodes WHERE id = ANY($1)")
+        .bind(&p.ids)
+        .execute(&mut *c)
+        .await
+        .map_err(map_pg)?;
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Versioned schema migrations for PostgreSQL, applied at open in one transaction under an
+//! advisory lock, so that ten nodes starting together migrate once and none sees a half-made
+//! schema (PostgreSQL's DDL is transactional). A schema written by a newer version is refused.
+
+use super::error::map_pg;
+use crate::error::{Error, Result};
+use sqlx::{PgConnection, PgPool};
+
+/// The migrations, in order; the schema version is the number applied. Times are Unix ms.
+const MIGRATIONS: &[&str] = &[
+    // 1: jobs, attempts, nodes.
+    r#"
+    CREATE TABLE reseolio_jobs (
+        id               TEXT PRIMARY KEY,
+        name             TEXT NOT NULL,
+        args             BYTEA NOT NULL,
+        status           TEXT NOT NULL,
+        priority         INTEGER NOT NULL DEFAULT 0,
+        attempt          INTEGER NOT NULL DEFAULT 0,
+        max_attempts     INTEGER NOT NULL,
+        backoff          TEXT NOT NULL,
+        initial_delay_ms BIGINT NOT NULL,
+        max_delay_ms     BIGINT NOT NULL,
+        jitter           DOUBLE PRECISION NOT NULL,
+        timeout_ms       BIGINT NOT NULL,
+        idempotency_key  TEXT,
+        result           BYTEA,
+        last_error       TEXT,
+        created_at       BIGINT NOT NULL,
+        run_at           BIGINT NOT NULL,
+        started_at       BIGINT,
+        completed_at     BIGINT,
+        lease            BIGINT NOT NULL DEFAULT 0,
+        lease_expires_at BIGINT,
+        worker_id        TEXT,
+        node_id          TEXT
+    );
+    CREATE UNIQUE INDEX reseolio_jobs_idempotency
+        ON reseolio_jobs (name, idempotency_key) WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX reseolio_jobs_claimable
+        ON reseolio_jobs (priority DESC, run_at, id) WHERE status IN ('PENDING', 'FAILED');
+    CREATE INDEX reseolio_jobs_claimable_by_name
+        ON reseolio_jobs (name, priority DESC, run_at, id) WHERE status IN ('PENDING', 'FAILED');
+    CREATE INDEX reseolio_jobs_running
+        ON reseolio_jobs (lease_expires_at) WHERE status = 'RUNNING';
+    CREATE INDEX reseolio_jobs_finished
+        ON reseolio_jobs (completed_at) WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED');
+    CREATE INDEX reseolio_jobs_name_created ON reseolio_jobs (name, created_at);
+    CREATE INDEX reseolio_jobs_created ON reseolio_jobs (created_at);
+
+    CREATE TABLE reseolio_attempts (
+        job_id      TEXT NOT NULL,
+        attempt     INTEGER NOT NULL,
+        lease       BIGINT NOT NULL,
+        worker_id   TEXT NOT NULL,
+        node_id     TEXT NOT NULL,
+        started_at  BIGINT NOT NULL,
+        finished_at BIGINT,
+        outcome     TEXT,
+        error       TEXT,
+        PRIMARY KEY (job_id, lease)
+    );
+
+    CREATE TABLE reseolio_nodes (
+        id            TEXT PRIMARY KEY,
+        hostname      TEXT NOT NULL,
+        pid           BIGINT NOT NULL,
+        process_start BIGINT NOT NULL,
+        heartbeat_at  BIGINT NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Creates `schema` if needed and brings it up to [`SCHEMA_VERSION`]. Errors: InvalidArgument
+/// when the schema was written by a newer version; Unavailable when the server cannot be reached;
+/// Internal when SQL fails (nothing is applied then).
+pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(map_pg)?;
+    apply(&mut tx, schema).await?;
+    tx.commit().await.map_err(map_pg)
+}
+
+async fn apply(tx: &mut PgConnection, schema: &str) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(format!("reseolio:migrate:{schema}"))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_pg)?;
+    // The schema name is checked to be a plain identifier (see PostgresConfig) and quoted.
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_pg)?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS reseolio_schema (version BIGINT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(map_pg)?;
+    let current: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM reseolio_schema")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_pg)?;
+    let current = current.unwrap_or(0);
+    if current > SCHEMA_VERSION {
+        return Err(Error::invalid(format!(
+            "the PostgreSQL schema '{schema}' has version {current}, newer than this reseolio knows ({SCHEMA_VERSION}); upgrade reseolio to use it"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        // One statement at a time (the migrations hold no ';' inside a statement).
+        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_pg)?;
+        }
+        sqlx::query(
+            "INSERT INTO reseolio_schema (version, applied_at) \
+             VALUES ($1, (extract(epoch from clock_timestamp()) * 1000)::bigint)",
+        )
+        .bind(i as i64 + 1)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_pg)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! The PostgreSQL store: many engine nodes, one job table. Claims lock rows with
+//! `FOR UPDATE SKIP LOCKED`, so nodes never wait on each other's claims; every rule that must hold
+//! across nodes (idempotency, one claim per job, fencing) is enforced inside one transaction or
+//! by an index, exactly as on SQLite. The tables live in their own schema (default `reseolio`).
+
+mod error;
+mod jobs;
+mod migrations;
+
+pub use migrations::SCHEMA_VERSION;
+
+use crate::error::{Error, Result};
+use crate::job::{Attempt, ClaimedJob, Job};
+use crate::store::*;
+use async_trait::async_trait;
+use error::map_pg;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How to open a PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    /// The connection URL as sqlx takes it (`postgres://user:pass@host:5432/db?sslmode=...`),
+    /// without Reseolio's own parameters.
+    pub url: String,
+    /// The schema the tables live in (created if missing).
+    pub schema: String,
+    /// The most pooled connections of this node.
+    pub max_connections: u32,
+    /// How long a call waits for a free connection (or for the server) before Unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl PostgresConfig {
+    /// Parses `postgres://...` or `postgresql://...`. Reseolio's own query parameters are taken
+    /// out: `schema=NAME` (default `reseolio`; a plain identifier) and `max_connections=N`;
+    /// the rest is the server's business.
+    ///
+    /// Errors: InvalidArgument naming what is wrong.
+    pub fn parse(url: &str) -> Result<PostgresConfig> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::invalid(format!(
+                "storage URL '{}' is not a postgres:// URL",
+                redact(url)
+            )));
+        }
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (url, None),
+        };
+        let mut config = PostgresConfig {
+            url: base.to_string(),
+            schema: "reseolio".into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        };
+        let mut rest = Vec::new();
+        for pair in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|p| !p.is_empty())
+        {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "schema" => config.schema = v.to_string(),
+                "max_connections" => {
+                    config.max_connections = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        Error::invalid(format!(
+                            "storage URL parameter max_connections must be an integer >= 1, got '{v}'"
+                        ))
+                    })?
+                }
+                _ => rest.push(pair),
+            }
+        }
+        if !rest.is_empty() {
+            config.url = format!("{base}?{}", rest.join("&"));
+        }
+        let ident = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 63
+                && s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if !ident(&config.schema) {
+            return Err(Error::invalid(format!(
+                "storage URL parameter schema must be a lower-case identifier (a-z, 0-9, _; at most 63), got '{}'",
+                config.schema
+            )));
+        }
+        // Checked here, so that a malformed URL is an error at open, not at first use.
+        PgConnectOptions::from_str(&config.url).map_err(|e| {
+            Error::invalid(format!(
+                "storage URL '{}' cannot be parsed: {e}",
+                redact(url)
+            ))
+        })?;
+        Ok(config)
+    }
+}
+
+/// The URL with its password replaced, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The PostgreSQL store. Cheap to share; every call takes a pooled connection, and every write
+/// is one transaction.
+pub struct PostgresStore {
+    pool: PgPool,
+    schema: String,
+    closed: AtomicBool,
+}
+
+impl PostgresStore {
+    /// Connects and migrates. Errors: InvalidArgument for a refused login, a missing database or
+    /// a newer schema; Unavailable when the server cannot be reached within the acquire timeout.
+    pub async fn open(config: &PostgresConfig) -> Result<PostgresStore> {
+        let options = PgConnectOptions::from_str(&config.url)
+            .map_err(|e| Error::invalid(format!("the PostgreSQL URL cannot be parsed: {e}")))?
+            // Unqualified names resolve in the store's schema on every pooled connection.
+            .options([("search_path", config.schema.as_str())]);
+        let at = |e: Error| {
+            Error::new(
+                e.kind(),
+                format!(
+                    "opening PostgreSQL at {}: {}",
+                    redact(&config.url),
+                    e.message()
+                ),
+            )
+        };
+        // One direct connection first: a pool that cannot connect only reports that it timed
+        // out, where this says why (refused, unknown role, missing database).
+        let probe = PgConnection::connect_with(&options);
+        match tokio::time::timeout(config.acquire_timeout, probe).await {
+            Ok(Ok(c)) => {
+                let _ = c.close().await;
+            }
+            Ok(Err(e)) => return Err(at(map_pg(e))),
+            Err(_) => {
+                return Err(at(Error::new(
+                    crate::error::ErrorKind::Unavailable,
+                    format!(
+                        "the server did not answer within {:?}",
+                        config.acquire_timeout
+                    ),
+                )))
+            }
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(|e| at(map_pg(e)))?;
+        migrations::migrate(&pool, &config.schema)
+            .await
+            .map_err(at)?;
+        Ok(PostgresStore {
+            pool,
+            schema: config.schema.clone(),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The schema the tables live in.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// The connection pool (tests, tools).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::shut_down("the PostgreSQL store was closed"));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `$body` (a block using `tx`) in one transaction, committed when it returns Ok.
+macro_rules! in_tx {
+    ($self:ident, |$tx:ident| $body:expr) => {{
+        $self.check_open()?;
+        let mut $tx = $self.pool.begin().await.map_err(map_pg)?;
+        let r = $body;
+        match r {
+            Ok(v) => {
+                $tx.commit().await.map_err(map_pg)?;
+                Ok(v)
+            }
+            // Dropping the transaction rolls it back.
+            Err(e) => Err(e),
+        }
+    }};
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn job_insert(&self, p: JobInsertParams) -> Result<JobInsertResult> {
+        in_tx!(self, |tx| jobs::job_insert(&mut tx, p).await)
+    }
+    async fn job_get(&self, p: JobGetParams) -> Result<Job> {
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        jobs::job_get(&mut c, &p.id).await
+    }
+    async fn job_list(&self, p: JobListParams) -> Result<JobListResult> {
+        if !(1..=1000).contains(&p.limit) {
+            return Err(Error::invalid(format!(
+                "limit must be between 1 and 1000, got {}",
+                p.limit
+            )));
+        }
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        jobs::job_list(&mut c, p).await
+    }
+    async fn job_claim_available(&self, p: JobClaimParams) -> Result<Vec<ClaimedJob>> {
+        if p.limit == 0 {
+            return Ok(vec![]);
+        }
+        in_tx!(self, |tx| jobs::job_claim_available(&mut tx, p).await)
+    }
+    async fn job_complete(&self, p: JobCompleteParams) -> Result<JobCompleteResult> {
+        in_tx!(self, |tx| jobs::job_complete(&mut tx, p).await)
+    }
+    async fn job_heartbeat(&self, p: JobHeartbeatParams) -> Result<JobHeartbeatResult> {
+        in_tx!(self, |tx| jobs::job_heartbeat(&mut tx, p).await)
+    }
+    async fn job_release(&self, p: JobReleaseParams) -> Result<()> {
+        in_tx!(self, |tx| jobs::job_release(&mut tx, p).await)
+    }
+    async fn job_cancel(&self, p: JobCancelParams) -> Result<Job> {
+        in_tx!(self, |tx| jobs::job_cancel(&mut tx, p).await)
+    }
+    async fn job_retry(&self, p: JobRetryParams) -> Result<Job> {
+        in_tx!(self, |tx| jobs::job_retry(&mut tx, p).await)
+    }
+    async fn job_rescue(&self, p: JobRescueParams) -> Result<Vec<JobRescued>> {
+        in_tx!(self, |tx| jobs::job_rescue(&mut tx, p).await)
+    }
+    async fn job_prune(&self, p: JobPruneParams) -> Result<u64> {
+        in_tx!(self, |tx| jobs::job_prune(&mut tx, p).await)
+    }
+    async fn attempt_list(&self, p: AttemptListParams) -> Result<Vec<Attempt>> {
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        jobs::attempt_list(&mut c, p).await
+    }
+    async fn node_heartbeat(&self, p: NodeHeartbeatParams) -> Result<()> {
+        in_tx!(self, |tx| jobs::node_heartbeat(&mut tx, p).await)
+    }
+    async fn node_list(&self) -> Result<Vec<Node>> {
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        jobs::node_list(&mut c).await
+    }
+    async fn node_delete(&self, p: NodeDeleteParams) -> Result<()> {
+        in_tx!(self, |tx| jobs::node_delete(&mut tx, p).await)
+    }
+    async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_take_out_reseolio_parameters_and_check_the_schema() {
+        let c = PostgresConfig::parse("postgres://u:p@h:5432/db?schema=jobs_1&sslmode=disable")
+            .unwrap();
+        assert_eq!(c.schema, "jobs_1");
+        assert_eq!(c.url, "postgres://u:p@h:5432/db?sslmode=disable");
+        let c = PostgresConfig::parse("postgresql://h/db").unwrap();
+        assert_eq!((c.schema.as_str(), c.max_connections), ("reseolio", 10));
+        for (url, needle) in [
+            ("postgres://h/db?schema=Bad-Name", "schema"),
+            ("postgres://h/db?schema=", "schema"),
+            ("postgres://h/db?max_connections=0", "max_connections"),
+            ("postgres://u:secret@h:notaport/db", "cannot be parsed"),
+        ] {
+            let e = PostgresConfig::parse(url).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument, "{url}");
+            assert!(e.message().contains(needle), "{url}: {}", e.message());
+            assert!(
+                !e.message().contains("secret"),
+                "the password is never shown"
+            );
+        }
+    }
+}

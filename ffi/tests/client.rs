@@ -43,7 +43,7 @@ fn enqueue_run_and_await_from_a_foreign_executor() {
 #[test]
 fn urls_and_options_are_checked() {
     for (url, needle) in [
-        ("postgres://localhost/db", "postgres:// is not supported"),
+        ("postgres://localhost/db?schema=Not-Ok", "schema must be"),
         ("grpc://", "grpc://HOST:PORT"),
         ("redis://x", "unsupported scheme 'redis'"),
         ("sqlite://", "no file path"),

@@ -4,6 +4,7 @@
 mod config;
 mod liveness;
 mod maintenance;
+mod relay;
 mod signals;
 mod worker;
 
@@ -134,6 +135,13 @@ impl Engine {
         if inner.config.maintenance {
             let handle = tokio::spawn(maintenance::run(inner.clone(), inner.stop.subscribe()));
             *inner.maintenance.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        }
+        if let Some(events) = inner.store.events() {
+            tokio::spawn(relay::run(
+                Arc::downgrade(&inner),
+                events,
+                inner.stop.subscribe(),
+            ));
         }
         Ok(Engine { inner })
     }

@@ -1,6 +1,7 @@
 //! In-process wake-ups: idle fetchers wake on an enqueue, result waiters on their job's end, and
 //! running tasks on their cancellation, without waiting for a poll. Work written by another
-//! process is seen by polling at the configured interval instead.
+//! process arrives through the store's event feed where it has one (`relay.rs`), else by polling
+//! at the configured interval.
 
 use crate::job::Job;
 use std::collections::HashMap;
@@ -65,6 +66,14 @@ impl Signals {
             if let Some(job) = job {
                 *slot.job.lock().unwrap_or_else(|p| p.into_inner()) = Some(job.clone());
             }
+            slot.notify.notify_waiters();
+        }
+    }
+
+    /// Wakes every result waiter, to read its job again (events may have been missed).
+    pub(crate) fn wake_all_waiters(&self) {
+        let map = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+        for slot in map.values() {
             slot.notify.notify_waiters();
         }
     }

@@ -82,4 +82,48 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes the store: pending writes finish, later calls fail with ShutDown. Idempotent.
     async fn close(&self);
+
+    /// What other processes change, as the backend learns of it (PostgreSQL: LISTEN/NOTIFY),
+    /// so that idle workers and result waiters wake without polling. None when the backend has
+    /// no such feed (SQLite: other processes are seen by polling). Each call is a new receiver.
+    fn events(&self) -> Option<tokio::sync::broadcast::Receiver<StoreEvent>> {
+        None
+    }
+}
+
+/// A change a backend reports from any process sharing the store (see [`Store::events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// A job may have become claimable.
+    JobAvailable,
+    /// The job reached SUCCESS, DEAD or CANCELLED.
+    JobFinished(String),
+    /// The holder of this lease of the job lost it (cancelled or rescued): it must stop.
+    LeaseLost {
+        /// The job.
+        job_id: String,
+        /// The lost lease's fencing counter.
+        lease: i64,
+    },
+    /// The feed was interrupted (a lost connection) and events may have been missed: wake
+    /// everything and let it look.
+    Resync,
+}
+
+impl StoreEvent {
+    /// Parses a notification payload as the PostgreSQL store writes it; None for an unknown one.
+    pub fn parse(payload: &str) -> Option<StoreEvent> {
+        if payload == "a" {
+            return Some(StoreEvent::JobAvailable);
+        }
+        if let Some(id) = payload.strip_prefix("f:") {
+            return Some(StoreEvent::JobFinished(id.to_string()));
+        }
+        let rest = payload.strip_prefix("c:")?;
+        let (id, lease) = rest.rsplit_once(':')?;
+        Some(StoreEvent::LeaseLost {
+            job_id: id.to_string(),
+            lease: lease.parse().ok()?,
+        })
+    }
 }

@@ -21,6 +21,22 @@ const JOB_COLUMNS: &str = "id, name, args, status, priority, attempt, max_attemp
 const CLAIMED_COLUMNS: &str = "j.id, j.name, j.args, j.attempt, j.max_attempts, j.timeout_ms, \
     j.lease, j.lease_expires_at, j.created_at, j.run_at, j.priority";
 
+/// Tells every listening node what changed, when (and only if) the transaction commits: `a` a
+/// job may be claimable, `f:ID` a job finished, `c:ID:LEASE` the holder of that lease must stop.
+/// PostgreSQL folds identical payloads of one transaction into one.
+async fn notify(c: &mut PgConnection, channel: &str, payloads: &[String]) -> Result<()> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+        .bind(channel)
+        .bind(payloads)
+        .execute(&mut *c)
+        .await
+        .map_err(map_pg)?;
+    Ok(())
+}
+
 fn job_from_row(r: &PgRow) -> Result<Job> {
     let status: String = r.try_get(3).map_err(map_pg)?;
     let backoff: String = r.try_get(7).map_err(map_pg)?;
@@ -73,6 +89,7 @@ fn claimed_from_row(r: &PgRow) -> Result<(i32, ClaimedJob)> {
 
 pub(crate) async fn job_insert(
     c: &mut PgConnection,
+    channel: &str,
     p: JobInsertParams,
 ) -> Result<JobInsertResult> {
     let o = &p.options;
@@ -114,6 +131,9 @@ pub(crate) async fn job_insert(
             }
             _ => None,
         };
+        if claimed.is_none() && o.run_at_ms <= p.now_ms {
+            notify(c, channel, &["a".into()]).await?;
+        }
         return Ok(JobInsertResult {
             job_id: p.id,
             deduplicated: false,
@@ -366,6 +386,7 @@ async fn fail(
 
 pub(crate) async fn job_complete(
     c: &mut PgConnection,
+    channel: &str,
     p: JobCompleteParams,
 ) -> Result<JobCompleteResult> {
     let h = held(c, &p.job_id).await?;
@@ -393,6 +414,7 @@ pub(crate) async fn job_complete(
                 None,
             )
             .await?;
+            notify(c, channel, &[format!("f:{}", p.job_id)]).await?;
             Ok(JobCompleteResult {
                 status: t.to,
                 next_attempt: None,
@@ -417,8 +439,12 @@ pub(crate) async fn job_complete(
             )
             .await?;
             let job = if t.to.is_terminal() {
+                notify(c, channel, &[format!("f:{}", p.job_id)]).await?;
                 Some(job_get(c, &p.job_id).await?)
             } else {
+                if t.retry_in_ms == Some(0) {
+                    notify(c, channel, &["a".into()]).await?;
+                }
                 None
             };
             Ok(JobCompleteResult {
@@ -452,7 +478,11 @@ pub(crate) async fn job_heartbeat(
     })
 }
 
-pub(crate) async fn job_release(c: &mut PgConnection, p: JobReleaseParams) -> Result<()> {
+pub(crate) async fn job_release(
+    c: &mut PgConnection,
+    channel: &str,
+    p: JobReleaseParams,
+) -> Result<()> {
     let h = held(c, &p.job_id).await?;
     rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
     // The attempt is not counted: the handler never finished, through no fault of its own.
@@ -473,10 +503,15 @@ pub(crate) async fn job_release(c: &mut PgConnection, p: JobReleaseParams) -> Re
         AttemptOutcome::Released,
         None,
     )
-    .await
+    .await?;
+    notify(c, channel, &["a".into()]).await
 }
 
-pub(crate) async fn job_cancel(c: &mut PgConnection, p: JobCancelParams) -> Result<Job> {
+pub(crate) async fn job_cancel(
+    c: &mut PgConnection,
+    channel: &str,
+    p: JobCancelParams,
+) -> Result<Job> {
     let h = held(c, &p.id).await?;
     let t = Transition::on_cancel(&p.id, h.status)?;
     sqlx::query(
@@ -489,13 +524,20 @@ pub(crate) async fn job_cancel(c: &mut PgConnection, p: JobCancelParams) -> Resu
     .execute(&mut *c)
     .await
     .map_err(map_pg)?;
+    let mut events = vec![format!("f:{}", p.id)];
     if h.status == JobStatus::Running {
         finish_attempt(c, &p.id, h.lease, p.now_ms, AttemptOutcome::Cancelled, None).await?;
+        events.push(format!("c:{}:{}", p.id, h.lease));
     }
+    notify(c, channel, &events).await?;
     job_get(c, &p.id).await
 }
 
-pub(crate) async fn job_retry(c: &mut PgConnection, p: JobRetryParams) -> Result<Job> {
+pub(crate) async fn job_retry(
+    c: &mut PgConnection,
+    channel: &str,
+    p: JobRetryParams,
+) -> Result<Job> {
     let h = held(c, &p.id).await?;
     let t = Transition::on_retry(&p.id, h.status)?;
     sqlx::query(
@@ -508,11 +550,13 @@ pub(crate) async fn job_retry(c: &mut PgConnection, p: JobRetryParams) -> Result
     .execute(&mut *c)
     .await
     .map_err(map_pg)?;
+    notify(c, channel, &["a".into()]).await?;
     job_get(c, &p.id).await
 }
 
 pub(crate) async fn job_rescue(
     c: &mut PgConnection,
+    channel: &str,
     p: JobRescueParams,
 ) -> Result<Vec<JobRescued>> {
     // SKIP LOCKED: a job whose completion holds its row right now is that completion's to decide.
@@ -527,6 +571,7 @@ pub(crate) async fn job_rescue(
     .await
     .map_err(map_pg)?;
     let mut rescued = Vec::with_capacity(lost.len());
+    let mut events = Vec::new();
     for (id, lease, node, timeout_ms) in lost {
         let h = held(c, &id).await?;
         let dead = node
@@ -544,12 +589,20 @@ pub(crate) async fn job_rescue(
         )
         .await?;
         finish_attempt(c, &id, lease, p.now_ms, outcome, Some(&error)).await?;
+        // The lost lease's holder (a live node that stopped heartbeating) must stop.
+        events.push(format!("c:{id}:{lease}"));
+        events.push(if t.to == JobStatus::Dead {
+            format!("f:{id}")
+        } else {
+            "a".into()
+        });
         rescued.push(JobRescued {
             job_id: id,
             kind: FailureKind::LeaseLost,
             status: t.to,
         });
     }
+    notify(c, channel, &events).await?;
     Ok(rescued)
 }
 

@@ -14,11 +14,12 @@ use crate::job::{Attempt, ClaimedJob, Job};
 use crate::store::*;
 use async_trait::async_trait;
 use error::map_pg;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 /// How to open a PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -122,6 +123,10 @@ fn redact(url: &str) -> String {
 pub struct PostgresStore {
     pool: PgPool,
     schema: String,
+    /// The LISTEN/NOTIFY channel of this schema.
+    channel: String,
+    events: broadcast::Sender<StoreEvent>,
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     closed: AtomicBool,
 }
 
@@ -170,9 +175,24 @@ impl PostgresStore {
         migrations::migrate(&pool, &config.schema)
             .await
             .map_err(at)?;
+        // One channel per schema, so that stores in other schemas of the database stay apart.
+        // NOTIFY channels are identifiers: at most 63 bytes.
+        let channel: String = format!("reseolio_{}", config.schema)
+            .chars()
+            .take(63)
+            .collect();
+        let mut listener = PgListener::connect_with(&pool)
+            .await
+            .map_err(|e| at(map_pg(e)))?;
+        listener.listen(&channel).await.map_err(|e| at(map_pg(e)))?;
+        let (events, _) = broadcast::channel(1024);
+        let feed = tokio::spawn(listen(listener, events.clone()));
         Ok(PostgresStore {
             pool,
             schema: config.schema.clone(),
+            channel,
+            events,
+            listener: std::sync::Mutex::new(Some(feed)),
             closed: AtomicBool::new(false),
         })
     }
@@ -215,7 +235,7 @@ macro_rules! in_tx {
 #[async_trait]
 impl Store for PostgresStore {
     async fn job_insert(&self, p: JobInsertParams) -> Result<JobInsertResult> {
-        in_tx!(self, |tx| jobs::job_insert(&mut tx, p).await)
+        in_tx!(self, |tx| jobs::job_insert(&mut tx, &self.channel, p).await)
     }
     async fn job_get(&self, p: JobGetParams) -> Result<Job> {
         self.check_open()?;
@@ -240,22 +260,24 @@ impl Store for PostgresStore {
         in_tx!(self, |tx| jobs::job_claim_available(&mut tx, p).await)
     }
     async fn job_complete(&self, p: JobCompleteParams) -> Result<JobCompleteResult> {
-        in_tx!(self, |tx| jobs::job_complete(&mut tx, p).await)
+        in_tx!(self, |tx| jobs::job_complete(&mut tx, &self.channel, p)
+            .await)
     }
     async fn job_heartbeat(&self, p: JobHeartbeatParams) -> Result<JobHeartbeatResult> {
         in_tx!(self, |tx| jobs::job_heartbeat(&mut tx, p).await)
     }
     async fn job_release(&self, p: JobReleaseParams) -> Result<()> {
-        in_tx!(self, |tx| jobs::job_release(&mut tx, p).await)
+        in_tx!(self, |tx| jobs::job_release(&mut tx, &self.channel, p)
+            .await)
     }
     async fn job_cancel(&self, p: JobCancelParams) -> Result<Job> {
-        in_tx!(self, |tx| jobs::job_cancel(&mut tx, p).await)
+        in_tx!(self, |tx| jobs::job_cancel(&mut tx, &self.channel, p).await)
     }
     async fn job_retry(&self, p: JobRetryParams) -> Result<Job> {
-        in_tx!(self, |tx| jobs::job_retry(&mut tx, p).await)
+        in_tx!(self, |tx| jobs::job_retry(&mut tx, &self.channel, p).await)
     }
     async fn job_rescue(&self, p: JobRescueParams) -> Result<Vec<JobRescued>> {
-        in_tx!(self, |tx| jobs::job_rescue(&mut tx, p).await)
+        in_tx!(self, |tx| jobs::job_rescue(&mut tx, &self.channel, p).await)
     }
     async fn job_prune(&self, p: JobPruneParams) -> Result<u64> {
         in_tx!(self, |tx| jobs::job_prune(&mut tx, p).await)
@@ -278,7 +300,42 @@ impl Store for PostgresStore {
     }
     async fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        if let Some(feed) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            feed.abort();
+        }
         self.pool.close().await;
+    }
+    fn events(&self) -> Option<broadcast::Receiver<StoreEvent>> {
+        Some(self.events.subscribe())
+    }
+}
+
+/// Relays the schema's notifications to the store's subscribers until the store is closed. A
+/// lost connection is reconnected by the listener on its next receive; since notifications sent
+/// meanwhile are gone, subscribers get a Resync.
+async fn listen(mut listener: PgListener, events: broadcast::Sender<StoreEvent>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(n)) => {
+                if let Some(e) = StoreEvent::parse(n.payload()) {
+                    let _ = events.send(e);
+                }
+            }
+            Ok(None) => {
+                tracing::warn!("the PostgreSQL notification connection was lost; reconnecting");
+                let _ = events.send(StoreEvent::Resync);
+            }
+            Err(e) => {
+                tracing::warn!("PostgreSQL notifications: {e}; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let _ = events.send(StoreEvent::Resync);
+            }
+        }
     }
 }
 

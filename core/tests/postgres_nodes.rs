@@ -104,3 +104,111 @@ async fn a_cancel_on_one_node_stops_the_task_running_on_another() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// The SQL function an application calls inside its own transaction (here through sqlx, as any
+/// driver would): the job exists if and only if the transaction commits, idle workers wake on
+/// the commit, and refused options name the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_enqueue_sql_function_follows_the_callers_transaction() {
+    let Some(url) = schema_url() else { return };
+    let engine = node(&url).await;
+    let schema = url.rsplit("schema=").next().unwrap().to_string();
+    let server = url.split('?').next().unwrap().to_string();
+    let app = sqlx::PgPool::connect(&server).await.unwrap();
+    let call = format!("SELECT {schema}.enqueue($1, $2::jsonb, $3::jsonb, $4)");
+    let w = engine
+        .worker(WorkerOptions {
+            names: vec!["tx".into()],
+            concurrency: 1,
+            worker_id: None,
+        })
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Rolled back: no job, and the worker is not woken for one.
+    let mut tx = app.begin().await.unwrap();
+    let gone: String = sqlx::query_scalar(&call)
+        .bind("tx")
+        .bind("[1]")
+        .bind("{}")
+        .bind(None::<String>)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        engine.get(&gone).await.unwrap_err().kind(),
+        reseolio_core::ErrorKind::NotFound
+    );
+
+    // Committed: the job exists with the options given (and the engine's defaults for the rest),
+    // and the idle worker wakes on the commit.
+    let mut tx = app.begin().await.unwrap();
+    let id: String = sqlx::query_scalar(&call)
+        .bind("tx")
+        .bind(r#"["ada", 2]"#)
+        .bind(r#"{"max_attempts": 7, "backoff": "FIXED", "priority": 3}"#)
+        .bind(Some("order:42"))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), w.poll())
+            .await
+            .is_err(),
+        "not claimable before the commit"
+    );
+    let started = Instant::now();
+    tx.commit().await.unwrap();
+    let task = tokio::time::timeout(FAST, w.poll())
+        .await
+        .expect("woken by the commit's notification")
+        .unwrap();
+    eprintln!("worker woken {:?} after the commit", started.elapsed());
+    assert_eq!(task.token().job_id, id);
+    let job = engine.get(&id).await.unwrap();
+    assert_eq!(job.args, br#"["ada", 2]"#);
+    assert_eq!((job.max_attempts, job.priority), (7, 3));
+    assert_eq!(job.retry.backoff, reseolio_core::Backoff::Fixed);
+    assert_eq!(
+        (job.timeout_ms, job.retry.initial_delay_ms),
+        (30_000, 1_000)
+    );
+    assert_eq!(job.idempotency_key.as_deref(), Some("order:42"));
+    w.complete(task.token(), Outcome::Success(b"null".to_vec()))
+        .await
+        .unwrap();
+
+    // The same key again: the first job's id, no second job.
+    let again: String = sqlx::query_scalar(&call)
+        .bind("tx")
+        .bind("[]")
+        .bind("{}")
+        .bind(Some("order:42"))
+        .fetch_one(&app)
+        .await
+        .unwrap();
+    assert_eq!(again, id);
+
+    for (options, needle) in [
+        (r#"{"max_attempts": 0}"#, "max_attempts must be between 1"),
+        (r#"{"retries": 3}"#, "unknown job option \"retries\""),
+        (r#"{"backoff": "sometimes"}"#, "backoff must be one of"),
+        (r#"{"jitter": 2}"#, "jitter must be between"),
+        (r#"{"delay_ms": 1, "run_at_ms": 1}"#, "not both"),
+    ] {
+        let e = sqlx::query_scalar::<_, String>(&call)
+            .bind("tx")
+            .bind("[]")
+            .bind(options)
+            .bind(None::<String>)
+            .fetch_one(&app)
+            .await
+            .unwrap_err();
+        let db = e.as_database_error().expect("a database error");
+        assert_eq!(db.code().as_deref(), Some("22023"), "{options}");
+        assert!(db.message().contains(needle), "{options}: {}", db.message());
+    }
+    app.close().await;
+    engine.shutdown().await;
+}

@@ -51,13 +51,14 @@ mod open {
         for o in opens {
             stores.push(o.await.unwrap().unwrap());
         }
-        let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM reseolio_schema")
-            .fetch_all(stores[0].pool())
-            .await
-            .unwrap();
+        let versions: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM reseolio_schema ORDER BY version")
+                .fetch_all(stores[0].pool())
+                .await
+                .unwrap();
         assert_eq!(
             versions,
-            vec![reseolio_core::store::postgres::SCHEMA_VERSION],
+            (1..=reseolio_core::store::postgres::SCHEMA_VERSION).collect::<Vec<_>>(),
             "each migration applied once"
         );
         for s in stores {

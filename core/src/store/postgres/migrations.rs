@@ -69,6 +69,8 @@ const MIGRATIONS: &[&str] = &[
         heartbeat_at  BIGINT NOT NULL
     );
     "#,
+    // 2: the enqueue() SQL function, for enqueueing inside an application's own transaction.
+    include_str!("sql/0002_enqueue.sql"),
 ];
 
 /// The schema version this build writes.
@@ -111,9 +113,8 @@ async fn apply(tx: &mut PgConnection, schema: &str) -> Result<()> {
         )));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        // One statement at a time (the migrations hold no ';' inside a statement).
-        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            sqlx::query(statement)
+        for statement in split_statements(sql) {
+            sqlx::query(&statement)
                 .execute(&mut *tx)
                 .await
                 .map_err(map_pg)?;
@@ -128,4 +129,68 @@ async fn apply(tx: &mut PgConnection, schema: &str) -> Result<()> {
         .map_err(map_pg)?;
     }
     Ok(())
+}
+
+/// The statements of a migration, split on `;` outside `$fn$ ... $fn$` function bodies and
+/// outside `--` comments. (Sent one by one: sqlx's multi-statement `raw_sql` makes the opening
+/// future fail rustc's Send proof.)
+fn split_statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut in_body = false;
+    for line in sql.lines() {
+        let code = match line.find("--") {
+            Some(i) if !in_body => &line[..i],
+            _ => line,
+        };
+        let mut rest = code;
+        while !rest.is_empty() {
+            let next_quote = rest.find("$fn$");
+            let next_semi = if in_body { None } else { rest.find(';') };
+            match (next_quote, next_semi) {
+                (Some(q), Some(s)) if s < q => {
+                    current.push_str(&rest[..s]);
+                    out.push(std::mem::take(&mut current));
+                    rest = &rest[s + 1..];
+                }
+                (Some(q), _) => {
+                    current.push_str(&rest[..q + 4]);
+                    in_body = !in_body;
+                    rest = &rest[q + 4..];
+                }
+                (None, Some(s)) => {
+                    current.push_str(&rest[..s]);
+                    out.push(std::mem::take(&mut current));
+                    rest = &rest[s + 1..];
+                }
+                (None, None) => {
+                    current.push_str(rest);
+                    rest = "";
+                }
+            }
+        }
+        current.push('\n');
+    }
+    out.push(current);
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statements_split_outside_function_bodies_and_comments_only() {
+        let s = super::split_statements(
+            "CREATE TABLE a (x int); -- a comment; with a semicolon\n\
+             CREATE FUNCTION f() AS $fn$ BEGIN x; y; -- inside; kept\n END $fn$;\nSELECT 1;",
+        );
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(
+            s[1].starts_with("CREATE FUNCTION") && s[1].ends_with("END $fn$"),
+            "{s:?}"
+        );
+        assert_eq!(super::split_statements(super::MIGRATIONS[1]).len(), 1);
+    }
 }

@@ -60,6 +60,7 @@ async fn fleet_node() {
             .open(log)
             .unwrap(),
     ));
+    writeln!(log.lock().unwrap(), "node {}", engine.node_id()).unwrap();
     loop {
         let task = worker.poll().await.unwrap();
         let (worker, log) = (worker.clone(), log.clone());
@@ -268,4 +269,61 @@ async fn a_node_killed_mid_run_loses_nothing_and_only_its_held_jobs_run_again() 
         );
     }
     producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_killed_another_node_takes_over_within_its_term() {
+    let Some(url) = schema_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // The observer takes no part in the election.
+    let observer = Engine::open_async(
+        &url,
+        EngineConfig {
+            maintenance: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let logs: Vec<_> = (0..3)
+        .map(|i| dir.path().join(format!("node{i}.log")))
+        .collect();
+    let mut nodes: Vec<Child> = logs.iter().map(|l| spawn_node(&url, l, 0)).collect();
+    let node_id = |i: usize| {
+        lines(&logs[i])
+            .into_iter()
+            .find(|(k, _)| k == "node")
+            .map(|(_, id)| id)
+    };
+    let end = Instant::now() + Duration::from_secs(30);
+    let (index, first) = loop {
+        if let Some(l) = observer.leader().await.unwrap() {
+            if let Some(i) = (0..3).find(|i| node_id(*i).as_deref() == Some(l.node_id.as_str())) {
+                break (i, l);
+            }
+        }
+        assert!(Instant::now() < end, "no node became leader");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut victim = nodes.remove(index);
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let killed = Instant::now();
+    let term = EngineConfig::default().leader_ttl;
+    let next = loop {
+        let l = observer.leader().await.unwrap().unwrap();
+        if l.node_id != first.node_id {
+            break l;
+        }
+        assert!(
+            killed.elapsed() < term + Duration::from_secs(2),
+            "the dead leader was not replaced within its term ({term:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    eprintln!("leader replaced {:?} after SIGKILL", killed.elapsed());
+    let survivors: Vec<String> = (0..3).filter(|i| *i != index).filter_map(node_id).collect();
+    assert!(survivors.contains(&next.node_id), "a surviving node leads");
+    stop(nodes);
+    observer.shutdown().await;
 }

@@ -29,6 +29,10 @@ pub struct EngineConfig {
     pub clock: Arc<dyn Clock>,
     /// Run the maintenance loop (rescuer, pruner, node heartbeat). Default true.
     pub maintenance: bool,
+    /// How long a leader's term lasts unless renewed (every maintenance pass renews it; default
+    /// 5 s). When the leader's node dies another takes over within this time, at once when the
+    /// dead process is on this host.
+    pub leader_ttl: Duration,
 }
 
 impl Default for EngineConfig {
@@ -42,6 +46,7 @@ impl Default for EngineConfig {
             limits: Limits::default(),
             clock: Arc::new(SystemClock),
             maintenance: true,
+            leader_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -63,6 +68,14 @@ impl EngineConfig {
                 self.node_timeout, self.maintenance_interval
             )));
         }
+        // The leader renews its term once per pass: a term not well above that would lapse
+        // between two renewals of a live leader.
+        if self.leader_ttl < self.maintenance_interval * 2 {
+            return Err(Error::invalid(format!(
+                "leader_ttl ({:?}) must be at least 2 times maintenance_interval ({:?})",
+                self.leader_ttl, self.maintenance_interval
+            )));
+        }
         Ok(())
     }
 }
@@ -77,6 +90,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("prune_interval", &self.prune_interval)
             .field("limits", &self.limits)
             .field("maintenance", &self.maintenance)
+            .field("leader_ttl", &self.leader_ttl)
             .finish()
     }
 }

@@ -1,9 +1,13 @@
-//! The maintenance loop every engine runs: heartbeat this node, find dead nodes, rescue jobs whose
-//! lease expired or whose process died, and prune old finished jobs.
+//! The maintenance loop every engine runs: heartbeat this node, find dead nodes, take part in the
+//! leader election, and, on the leader only, rescue jobs whose lease expired or whose process
+//! died and prune old finished jobs.
 //!
-//! On SQLite every process runs it (there is no leader yet). A pass is several store calls; the
-//! one that matters, `job_rescue`, is a single write transaction that re-reads each job, so two
-//! processes rescuing at once cannot both move a job (the second finds it no longer RUNNING).
+//! The leader is elected through the store (one row with a term, renewed every pass; see
+//! `Store::leader_elect`), on SQLite and PostgreSQL alike. A leader whose process is seen dead on
+//! this host is replaced at once; one on another host when its term lapses. Running the rescuer
+//! on one node saves work, it is not what makes it safe: `job_rescue` is a single write
+//! transaction that re-reads each job, so two rescuers at once (a term lapsing mid-pass) cannot
+//! both move a job.
 
 use super::liveness;
 use super::{jitter_sample, Inner};
@@ -21,6 +25,8 @@ pub struct Report {
     pub dead_nodes: Vec<String>,
     /// Finished jobs deleted.
     pub pruned: u64,
+    /// Whether this node led during the pass (only the leader rescues and prunes).
+    pub leader: bool,
 }
 
 pub(crate) async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
@@ -78,6 +84,21 @@ pub(crate) async fn pass(inner: &Inner, prune: bool) -> Result<Report> {
         .filter(|n| now - n.heartbeat_at > timeout || liveness::known_dead(n, &host))
         .map(|n| n.id)
         .collect();
+    let leader = inner
+        .store
+        .leader_elect(LeaderElectParams {
+            node_id: inner.node_id.clone(),
+            now_ms: now,
+            ttl_ms: inner.config.leader_ttl.as_millis() as i64,
+            dead_node_ids: dead_nodes.clone(),
+        })
+        .await?;
+    if leader.node_id != inner.node_id {
+        return Ok(Report {
+            leader: false,
+            ..Report::default()
+        });
+    }
     let rescued = inner
         .store
         .job_rescue(JobRescueParams {
@@ -125,5 +146,6 @@ pub(crate) async fn pass(inner: &Inner, prune: bool) -> Result<Report> {
         rescued,
         dead_nodes,
         pruned,
+        leader: true,
     })
 }

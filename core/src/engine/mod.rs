@@ -391,6 +391,8 @@ impl Engine {
         if let Some(h) = handle {
             let _ = h.await;
         }
+        // A clean stop hands the leadership over at once rather than at the end of the term.
+        let _ = self.inner.store.leader_resign(&self.inner.node_id).await;
         let _ = self
             .inner
             .store
@@ -399,6 +401,14 @@ impl Engine {
             })
             .await;
         self.inner.store.close().await;
+    }
+
+    /// The node that leads (runs the rescuer and the pruner for every node of the store), as
+    /// stored: its term may have lapsed if it died, until another node takes over. None before
+    /// the first election. Errors: Unavailable; ShutDown.
+    pub async fn leader(&self) -> Result<Option<crate::store::Leader>> {
+        self.inner.check_open()?;
+        self.inner.store.leader_get().await
     }
 
     /// Runs one maintenance pass now (heartbeat, rescue, prune when due): for tests and tools.

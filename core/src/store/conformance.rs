@@ -757,6 +757,53 @@ pub async fn nodes_register_refresh_and_delete(s: Arc<dyn Store>) {
     assert!(s.node_list().await.unwrap().is_empty());
 }
 
+/// One leader at a time: a live term is kept, renewed by its holder (keeping when it began),
+/// taken over when it lapses or its node is dead, and ended by its holder only.
+pub async fn leader_election_and_takeover(s: Arc<dyn Store>) {
+    assert_eq!(s.leader_get().await.unwrap(), None);
+    let elect = |node: &str, now_ms: i64, dead: &[&str]| LeaderElectParams {
+        node_id: node.into(),
+        now_ms,
+        ttl_ms: 1000,
+        dead_node_ids: dead.iter().map(|d| d.to_string()).collect(),
+    };
+    let leader = |node: &str, elected_at: i64, expires_at: i64| Leader {
+        node_id: node.into(),
+        elected_at,
+        expires_at,
+    };
+    assert_eq!(
+        s.leader_elect(elect("a", 1000, &[])).await.unwrap(),
+        leader("a", 1000, 2000)
+    );
+    // A live term is not taken.
+    assert_eq!(
+        s.leader_elect(elect("b", 1500, &[])).await.unwrap(),
+        leader("a", 1000, 2000)
+    );
+    // Its holder renews it.
+    assert_eq!(
+        s.leader_elect(elect("a", 1800, &[])).await.unwrap(),
+        leader("a", 1000, 2800)
+    );
+    // A lapsed term is taken over.
+    assert_eq!(
+        s.leader_elect(elect("b", 2900, &[])).await.unwrap(),
+        leader("b", 2900, 3900)
+    );
+    // A dead leader is replaced at once, whatever its term.
+    assert_eq!(
+        s.leader_elect(elect("c", 3000, &["b"])).await.unwrap(),
+        leader("c", 3000, 4000)
+    );
+    assert_eq!(s.leader_get().await.unwrap(), Some(leader("c", 3000, 4000)));
+    // Only the holder ends its term.
+    s.leader_resign("a").await.unwrap();
+    assert_eq!(s.leader_get().await.unwrap(), Some(leader("c", 3000, 4000)));
+    s.leader_resign("c").await.unwrap();
+    assert_eq!(s.leader_get().await.unwrap(), None);
+}
+
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`
 /// (an async expression giving `Arc<dyn Store>`). With `optional`, `$make` gives
 /// `Option<Arc<dyn Store>>` and a case with `None` returns at once (a backend that needs a
@@ -781,7 +828,8 @@ macro_rules! store_conformance_tests {
             release_hands_back,
             list_filters_sorts_and_pages,
             prune_deletes_old_finished_jobs_only,
-            nodes_register_refresh_and_delete
+            nodes_register_refresh_and_delete,
+            leader_election_and_takeover
         );
     };
     ($make:expr) => {

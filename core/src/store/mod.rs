@@ -80,6 +80,18 @@ pub trait Store: Send + Sync + 'static {
     /// Removes engine instances (after their jobs were rescued).
     async fn node_delete(&self, params: NodeDeleteParams) -> Result<()>;
 
+    /// Elects `node_id` leader, or renews its term, if there is no leader, the leader's term
+    /// lapsed, the leader is among the dead nodes, or it is `node_id` already; otherwise leaves
+    /// the leader be. One row, one statement: two nodes electing at once cannot both win.
+    /// Returns the leader after the call.
+    async fn leader_elect(&self, params: LeaderElectParams) -> Result<Leader>;
+
+    /// The current leader, if any node holds the (possibly lapsed) term.
+    async fn leader_get(&self) -> Result<Option<Leader>>;
+
+    /// Ends `node_id`'s term, if it leads (a clean shutdown hands over at once).
+    async fn leader_resign(&self, node_id: &str) -> Result<()>;
+
     /// Closes the store: pending writes finish, later calls fail with ShutDown. Idempotent.
     async fn close(&self);
 

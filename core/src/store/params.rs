@@ -258,3 +258,27 @@ pub struct NodeDeleteParams {
     /// Instances to delete.
     pub ids: Vec<String>,
 }
+
+/// For [`super::Store::leader_elect`].
+#[derive(Debug, Clone)]
+pub struct LeaderElectParams {
+    /// The node asking to lead (or to renew its term).
+    pub node_id: String,
+    /// Election time.
+    pub now_ms: i64,
+    /// The term: the leader's lease lapses at `now_ms + ttl_ms` unless renewed.
+    pub ttl_ms: i64,
+    /// Nodes known dead: a leader among them is replaced at once, whatever its term says.
+    pub dead_node_ids: Vec<String>,
+}
+
+/// The node that runs the cluster-wide maintenance (rescuer, pruner, scheduler).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leader {
+    /// The leading node.
+    pub node_id: String,
+    /// When its current term began (kept across renewals).
+    pub elected_at: i64,
+    /// When its term lapses unless renewed.
+    pub expires_at: i64,
+}

@@ -706,3 +706,49 @@ pub(crate) async fn node_delete(c: &mut PgConnection, p: NodeDeleteParams) -> Re
         .map_err(map_pg)?;
     Ok(())
 }
+
+pub(crate) async fn leader_elect(c: &mut PgConnection, p: LeaderElectParams) -> Result<Leader> {
+    // The upsert's WHERE decides: the same node renews (keeping elected_at), anyone else takes
+    // over only from a lapsed or dead leader. Concurrent elections serialise on the one row.
+    sqlx::query(
+        "INSERT INTO reseolio_leader AS l (id, node_id, elected_at, expires_at) \
+         VALUES (1, $1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET node_id = excluded.node_id, \
+            expires_at = excluded.expires_at, \
+            elected_at = CASE WHEN l.node_id = excluded.node_id THEN l.elected_at \
+                ELSE excluded.elected_at END \
+         WHERE l.node_id = excluded.node_id OR l.expires_at < $2 OR l.node_id = ANY($4)",
+    )
+    .bind(&p.node_id)
+    .bind(p.now_ms)
+    .bind(p.now_ms.saturating_add(p.ttl_ms))
+    .bind(&p.dead_node_ids)
+    .execute(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    leader_get(c)
+        .await?
+        .ok_or_else(|| Error::internal("the leader row is missing after an election"))
+}
+
+pub(crate) async fn leader_get(c: &mut PgConnection) -> Result<Option<Leader>> {
+    let row: Option<(String, i64, i64)> =
+        sqlx::query_as("SELECT node_id, elected_at, expires_at FROM reseolio_leader WHERE id = 1")
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(map_pg)?;
+    Ok(row.map(|(node_id, elected_at, expires_at)| Leader {
+        node_id,
+        elected_at,
+        expires_at,
+    }))
+}
+
+pub(crate) async fn leader_resign(c: &mut PgConnection, node_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM reseolio_leader WHERE node_id = $1")
+        .bind(node_id)
+        .execute(&mut *c)
+        .await
+        .map_err(map_pg)?;
+    Ok(())
+}

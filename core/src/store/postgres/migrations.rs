@@ -71,6 +71,15 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 2: the enqueue() SQL function, for enqueueing inside an application's own transaction.
     include_str!("sql/0002_enqueue.sql"),
+    // 3: the leader's term, one row.
+    r#"
+    CREATE TABLE reseolio_leader (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        node_id    TEXT NOT NULL,
+        elected_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -298,6 +298,17 @@ impl Store for PostgresStore {
     async fn node_delete(&self, p: NodeDeleteParams) -> Result<()> {
         in_tx!(self, |tx| jobs::node_delete(&mut tx, p).await)
     }
+    async fn leader_elect(&self, p: LeaderElectParams) -> Result<Leader> {
+        in_tx!(self, |tx| jobs::leader_elect(&mut tx, p).await)
+    }
+    async fn leader_get(&self) -> Result<Option<Leader>> {
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        jobs::leader_get(&mut c).await
+    }
+    async fn leader_resign(&self, node_id: &str) -> Result<()> {
+        in_tx!(self, |tx| jobs::leader_resign(&mut tx, node_id).await)
+    }
     async fn close(&self) {
         self.closed.store(true, Ordering::Release);
         if let Some(feed) = self

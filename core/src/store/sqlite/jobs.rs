@@ -624,3 +624,54 @@ pub(crate) fn node_delete(conn: &Connection, p: NodeDeleteParams) -> Result<()> 
     }
     Ok(())
 }
+
+pub(crate) fn leader_elect(conn: &Connection, p: LeaderElectParams) -> Result<Leader> {
+    let mut args: Vec<Value> = vec![
+        Value::Text(p.node_id),
+        Value::Integer(p.now_ms),
+        Value::Integer(p.now_ms.saturating_add(p.ttl_ms)),
+    ];
+    let dead = if p.dead_node_ids.is_empty() {
+        String::new()
+    } else {
+        let marks: Vec<String> = (0..p.dead_node_ids.len())
+            .map(|i| format!("?{}", i + 4))
+            .collect();
+        args.extend(p.dead_node_ids.into_iter().map(Value::Text));
+        format!("OR reseolio_leader.node_id IN ({})", marks.join(","))
+    };
+    // The upsert's WHERE decides: the same node renews (keeping elected_at), anyone else takes
+    // over only from a lapsed or dead leader.
+    conn.prepare_cached(&format!(
+        "INSERT INTO reseolio_leader (id, node_id, elected_at, expires_at) VALUES (1, ?1, ?2, ?3) \
+         ON CONFLICT (id) DO UPDATE SET node_id = excluded.node_id, expires_at = excluded.expires_at, \
+            elected_at = CASE WHEN reseolio_leader.node_id = excluded.node_id \
+                THEN reseolio_leader.elected_at ELSE excluded.elected_at END \
+         WHERE reseolio_leader.node_id = excluded.node_id OR reseolio_leader.expires_at < ?2 {dead}"
+    ))
+    .and_then(|mut s| s.execute(params_from_iter(args.iter())))
+    .map_err(map_sqlite)?;
+    leader_get(conn)?.ok_or_else(|| Error::internal("the leader row is missing after an election"))
+}
+
+pub(crate) fn leader_get(conn: &Connection) -> Result<Option<Leader>> {
+    conn.prepare_cached("SELECT node_id, elected_at, expires_at FROM reseolio_leader WHERE id = 1")
+        .and_then(|mut s| {
+            s.query_row([], |r| {
+                Ok(Leader {
+                    node_id: r.get(0)?,
+                    elected_at: r.get(1)?,
+                    expires_at: r.get(2)?,
+                })
+            })
+            .optional()
+        })
+        .map_err(map_sqlite)
+}
+
+pub(crate) fn leader_resign(conn: &Connection, node_id: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM reseolio_leader WHERE node_id = ?1")
+        .and_then(|mut s| s.execute([node_id]))
+        .map_err(map_sqlite)?;
+    Ok(())
+}

@@ -68,6 +68,15 @@ const MIGRATIONS: &[&str] = &[
         heartbeat_at  INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 2: the leader's term, one row.
+    r#"
+    CREATE TABLE reseolio_leader (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        node_id    TEXT NOT NULL,
+        elected_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

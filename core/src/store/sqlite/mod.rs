@@ -237,6 +237,18 @@ impl Store for SqliteStore {
     async fn node_delete(&self, p: NodeDeleteParams) -> Result<()> {
         self.writer.write(move |c| jobs::node_delete(c, p)).await
     }
+    async fn leader_elect(&self, p: LeaderElectParams) -> Result<Leader> {
+        self.writer.write(move |c| jobs::leader_elect(c, p)).await
+    }
+    async fn leader_get(&self) -> Result<Option<Leader>> {
+        self.read(jobs::leader_get).await
+    }
+    async fn leader_resign(&self, node_id: &str) -> Result<()> {
+        let id = node_id.to_string();
+        self.writer
+            .write(move |c| jobs::leader_resign(c, &id))
+            .await
+    }
     async fn close(&self) {
         if let Some(r) = &self.readers {
             r.close();

@@ -14,30 +14,14 @@ use reseolio_core::{Engine, EngineConfig, EnqueueOptions, Outcome, WorkerOptions
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn scale(n: usize) -> usize {
-    let s: f64 = std::env::var("RESEOLIO_BENCH_SCALE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1.0);
-    ((n as f64 * s) as usize).max(10)
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
+mod common;
+use common::{cores, fill, percentile, scale};
 
 fn emit(figure: &str, mode: &str, value: f64, unit: &str) {
     println!(
         "{{\"figure\":\"{figure}\",\"durability\":\"{mode}\",\"value\":{value:.3},\"unit\":\"{unit}\",\"cores\":{}}}",
         cores()
     );
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1e6
 }
 
 struct Raw {
@@ -76,21 +60,7 @@ fn open(dir: &std::path::Path, name: &str, mode: &str) -> Engine {
 
 async fn drain(dir: &std::path::Path, mode: &str, n: usize, concurrency: u32) -> f64 {
     let engine = open(dir, &format!("drain-{concurrency}-{mode}.db"), mode);
-    // Enqueue in parallel batches so that the set-up itself is quick.
-    let mut fill = Vec::new();
-    for p in 0..16 {
-        let e = engine.clone();
-        fill.push(tokio::spawn(async move {
-            for _ in (p..n).step_by(16) {
-                e.enqueue("noop", b"[]".to_vec(), EnqueueOptions::default())
-                    .await
-                    .unwrap();
-            }
-        }));
-    }
-    for f in fill {
-        f.await.unwrap();
-    }
+    fill(&engine, n).await;
     let worker = Arc::new(
         engine
             .worker(WorkerOptions {

@@ -87,6 +87,74 @@ fn claimed_from_row(r: &PgRow) -> Result<(i32, ClaimedJob)> {
     ))
 }
 
+/// An insert nobody claims at once, in one statement that needs no transaction around it (one
+/// round trip instead of four): the row and, when it is due, the notification that wakes
+/// workers. A duplicate idempotency key inserts nothing and reads the first job's id.
+pub(crate) async fn job_insert_unclaimed(
+    c: &mut PgConnection,
+    channel: &str,
+    p: &JobInsertParams,
+) -> Result<JobInsertResult> {
+    let o = &p.options;
+    let inserted: Option<String> = sqlx::query_scalar(
+        "WITH i AS ( \
+            INSERT INTO reseolio_jobs (id, name, args, status, priority, attempt, max_attempts, \
+                backoff, initial_delay_ms, max_delay_ms, jitter, timeout_ms, idempotency_key, \
+                created_at, run_at) \
+            VALUES ($1, $2, $3, 'PENDING', $4, 0, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+            ON CONFLICT DO NOTHING RETURNING id, run_at), \
+         n AS (SELECT pg_notify($14, 'a') FROM i WHERE i.run_at <= $12) \
+         SELECT id FROM i WHERE (SELECT count(*) FROM n) >= 0",
+    )
+    .bind(&p.id)
+    .bind(&p.name)
+    .bind(&p.args)
+    .bind(o.priority)
+    .bind(o.max_attempts as i32)
+    .bind(o.retry.backoff.as_str())
+    .bind(o.retry.initial_delay_ms as i64)
+    .bind(o.retry.max_delay_ms as i64)
+    .bind(o.retry.jitter)
+    .bind(o.timeout_ms as i64)
+    .bind(&o.idempotency_key)
+    .bind(p.now_ms)
+    .bind(o.run_at_ms)
+    .bind(channel)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    if let Some(job_id) = inserted {
+        return Ok(JobInsertResult {
+            job_id,
+            deduplicated: false,
+            claimed: None,
+        });
+    }
+    existing(c, p).await
+}
+
+/// The job an insert collided with: the first one of its (name, idempotency key).
+async fn existing(c: &mut PgConnection, p: &JobInsertParams) -> Result<JobInsertResult> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM reseolio_jobs WHERE name = $1 AND idempotency_key = $2")
+            .bind(&p.name)
+            .bind(&p.options.idempotency_key)
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(map_pg)?;
+    match found {
+        Some(job_id) => Ok(JobInsertResult {
+            job_id,
+            deduplicated: true,
+            claimed: None,
+        }),
+        None => Err(Error::internal(format!(
+            "job id '{}' collided with an existing job",
+            p.id
+        ))),
+    }
+}
+
 pub(crate) async fn job_insert(
     c: &mut PgConnection,
     channel: &str,
@@ -140,24 +208,7 @@ pub(crate) async fn job_insert(
             claimed,
         });
     }
-    let existing: Option<String> =
-        sqlx::query_scalar("SELECT id FROM reseolio_jobs WHERE name = $1 AND idempotency_key = $2")
-            .bind(&p.name)
-            .bind(&o.idempotency_key)
-            .fetch_optional(&mut *c)
-            .await
-            .map_err(map_pg)?;
-    match existing {
-        Some(job_id) => Ok(JobInsertResult {
-            job_id,
-            deduplicated: true,
-            claimed: None,
-        }),
-        None => Err(Error::internal(format!(
-            "job id '{}' collided with an existing job",
-            p.id
-        ))),
-    }
+    existing(c, &p).await
 }
 
 pub(crate) async fn job_get(c: &mut PgConnection, id: &str) -> Result<Job> {
@@ -382,6 +433,53 @@ async fn fail(
     .await
     .map_err(map_pg)?;
     Ok(t)
+}
+
+/// The common completion, a success whose token still holds the job, in one statement that
+/// needs no transaction around it (one round trip instead of seven): the job row, its attempt
+/// and the notification. None when the token does not hold the job (or the outcome is a
+/// failure): then [`job_complete`] runs, which says why a token is refused.
+pub(crate) async fn job_complete_success(
+    c: &mut PgConnection,
+    channel: &str,
+    p: &JobCompleteParams,
+) -> Result<Option<JobCompleteResult>> {
+    let Outcome::Success(result) = &p.outcome else {
+        return Ok(None);
+    };
+    // The common case in one statement (one round trip instead of five): the job row, its
+    // attempt and the notification, applied only if the token still holds the job. A token
+    // that does not is handled below, which says why it is refused.
+    let row = sqlx::query(&format!(
+        "WITH j AS ( \
+            UPDATE reseolio_jobs SET status = 'SUCCESS', result = $3, completed_at = $4, \
+                lease_expires_at = NULL, worker_id = NULL \
+            WHERE id = $1 AND lease = $2 AND status = 'RUNNING' \
+            RETURNING {JOB_COLUMNS}), \
+         a AS ( \
+            UPDATE reseolio_attempts SET finished_at = $4, outcome = $5 \
+            WHERE job_id = $1 AND lease = $2 AND EXISTS (SELECT 1 FROM j)), \
+         n AS (SELECT pg_notify($6, 'f:' || $1) FROM j) \
+         SELECT j.*, (SELECT count(*) FROM n) FROM j"
+    ))
+    .bind(&p.job_id)
+    .bind(p.lease)
+    .bind(result)
+    .bind(p.now_ms)
+    .bind(AttemptOutcome::Success.as_str())
+    .bind(channel)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    row.map(|row| {
+        Ok(JobCompleteResult {
+            status: JobStatus::Success,
+            next_attempt: None,
+            next_run_at: None,
+            job: Some(job_from_row(&row)?),
+        })
+    })
+    .transpose()
 }
 
 pub(crate) async fn job_complete(

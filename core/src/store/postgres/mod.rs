@@ -235,6 +235,11 @@ macro_rules! in_tx {
 #[async_trait]
 impl Store for PostgresStore {
     async fn job_insert(&self, p: JobInsertParams) -> Result<JobInsertResult> {
+        if p.claim.is_none() {
+            self.check_open()?;
+            let mut c = self.pool.acquire().await.map_err(map_pg)?;
+            return jobs::job_insert_unclaimed(&mut c, &self.channel, &p).await;
+        }
         in_tx!(self, |tx| jobs::job_insert(&mut tx, &self.channel, p).await)
     }
     async fn job_get(&self, p: JobGetParams) -> Result<Job> {
@@ -260,6 +265,12 @@ impl Store for PostgresStore {
         in_tx!(self, |tx| jobs::job_claim_available(&mut tx, p).await)
     }
     async fn job_complete(&self, p: JobCompleteParams) -> Result<JobCompleteResult> {
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        if let Some(done) = jobs::job_complete_success(&mut c, &self.channel, &p).await? {
+            return Ok(done);
+        }
+        drop(c);
         in_tx!(self, |tx| jobs::job_complete(&mut tx, &self.channel, p)
             .await)
     }

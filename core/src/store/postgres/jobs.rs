@@ -14,7 +14,8 @@ use crate::store::*;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
-const JOB_COLUMNS: &str = "id, name, args, status, priority, attempt, max_attempts, backoff, \
+pub(crate) const JOB_COLUMNS: &str =
+    "id, name, args, status, priority, attempt, max_attempts, backoff, \
     initial_delay_ms, max_delay_ms, jitter, timeout_ms, idempotency_key, result, last_error, \
     created_at, run_at, started_at, completed_at, lease_expires_at, worker_id";
 
@@ -37,7 +38,7 @@ async fn notify(c: &mut PgConnection, channel: &str, payloads: &[String]) -> Res
     Ok(())
 }
 
-fn job_from_row(r: &PgRow) -> Result<Job> {
+pub(crate) fn job_from_row(r: &PgRow) -> Result<Job> {
     let status: String = r.try_get(3).map_err(map_pg)?;
     let backoff: String = r.try_get(7).map_err(map_pg)?;
     Ok(Job {
@@ -433,53 +434,6 @@ async fn fail(
     .await
     .map_err(map_pg)?;
     Ok(t)
-}
-
-/// The common completion, a success whose token still holds the job, in one statement that
-/// needs no transaction around it (one round trip instead of seven): the job row, its attempt
-/// and the notification. None when the token does not hold the job (or the outcome is a
-/// failure): then [`job_complete`] runs, which says why a token is refused.
-pub(crate) async fn job_complete_success(
-    c: &mut PgConnection,
-    channel: &str,
-    p: &JobCompleteParams,
-) -> Result<Option<JobCompleteResult>> {
-    let Outcome::Success(result) = &p.outcome else {
-        return Ok(None);
-    };
-    // The common case in one statement (one round trip instead of five): the job row, its
-    // attempt and the notification, applied only if the token still holds the job. A token
-    // that does not is handled below, which says why it is refused.
-    let row = sqlx::query(&format!(
-        "WITH j AS ( \
-            UPDATE reseolio_jobs SET status = 'SUCCESS', result = $3, completed_at = $4, \
-                lease_expires_at = NULL, worker_id = NULL \
-            WHERE id = $1 AND lease = $2 AND status = 'RUNNING' \
-            RETURNING {JOB_COLUMNS}), \
-         a AS ( \
-            UPDATE reseolio_attempts SET finished_at = $4, outcome = $5 \
-            WHERE job_id = $1 AND lease = $2 AND EXISTS (SELECT 1 FROM j)), \
-         n AS (SELECT pg_notify($6, 'f:' || $1) FROM j) \
-         SELECT j.*, (SELECT count(*) FROM n) FROM j"
-    ))
-    .bind(&p.job_id)
-    .bind(p.lease)
-    .bind(result)
-    .bind(p.now_ms)
-    .bind(AttemptOutcome::Success.as_str())
-    .bind(channel)
-    .fetch_optional(&mut *c)
-    .await
-    .map_err(map_pg)?;
-    row.map(|row| {
-        Ok(JobCompleteResult {
-            status: JobStatus::Success,
-            next_attempt: None,
-            next_run_at: None,
-            job: Some(job_from_row(&row)?),
-        })
-    })
-    .transpose()
 }
 
 pub(crate) async fn job_complete(

@@ -3,6 +3,7 @@
 //! across nodes (idempotency, one claim per job, fencing) is enforced inside one transaction or
 //! by an index, exactly as on SQLite. The tables live in their own schema (default `reseolio`).
 
+mod completions;
 mod error;
 mod jobs;
 mod migrations;
@@ -10,7 +11,7 @@ mod migrations;
 pub use migrations::SCHEMA_VERSION;
 
 use crate::error::{Error, Result};
-use crate::job::{Attempt, ClaimedJob, Job};
+use crate::job::{Attempt, ClaimedJob, Job, Outcome};
 use crate::store::*;
 use async_trait::async_trait;
 use error::map_pg;
@@ -127,6 +128,8 @@ pub struct PostgresStore {
     channel: String,
     events: broadcast::Sender<StoreEvent>,
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Group commit of successful completions.
+    completions: completions::Completions,
     closed: AtomicBool,
 }
 
@@ -187,7 +190,9 @@ impl PostgresStore {
         listener.listen(&channel).await.map_err(|e| at(map_pg(e)))?;
         let (events, _) = broadcast::channel(1024);
         let feed = tokio::spawn(listen(listener, events.clone()));
+        let completions = completions::Completions::start(pool.clone(), channel.clone());
         Ok(PostgresStore {
+            completions,
             pool,
             schema: config.schema.clone(),
             channel,
@@ -266,11 +271,12 @@ impl Store for PostgresStore {
     }
     async fn job_complete(&self, p: JobCompleteParams) -> Result<JobCompleteResult> {
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
-        if let Some(done) = jobs::job_complete_success(&mut c, &self.channel, &p).await? {
-            return Ok(done);
+        if let Outcome::Success(result) = &p.outcome {
+            let result = result.clone();
+            if let Some(done) = self.completions.success(p.clone(), result).await? {
+                return Ok(done);
+            }
         }
-        drop(c);
         in_tx!(self, |tx| jobs::job_complete(&mut tx, &self.channel, p)
             .await)
     }

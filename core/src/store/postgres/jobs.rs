@@ -88,14 +88,16 @@ fn claimed_from_row(r: &PgRow) -> Result<(i32, ClaimedJob)> {
     ))
 }
 
-/// An insert nobody claims at once, in one statement that needs no transaction around it (one
-/// round trip instead of four): the row and, when it is due, the notification that wakes
-/// workers. A duplicate idempotency key inserts nothing and reads the first job's id.
-pub(crate) async fn job_insert_unclaimed(
+/// Inserts the job row unless its (name, idempotency key) exists: true when inserted. With
+/// `notify_channel`, a due job also wakes the workers of every node, in the same statement.
+/// DO NOTHING on the unique index: the index, not a read before the write, makes two racing
+/// enqueues with one key (on any nodes) produce one job; the second waits for the first's
+/// transaction, then does nothing.
+async fn insert_row(
     c: &mut PgConnection,
-    channel: &str,
     p: &JobInsertParams,
-) -> Result<JobInsertResult> {
+    notify_channel: Option<&str>,
+) -> Result<bool> {
     let o = &p.options;
     let inserted: Option<String> = sqlx::query_scalar(
         "WITH i AS ( \
@@ -104,7 +106,7 @@ pub(crate) async fn job_insert_unclaimed(
                 created_at, run_at) \
             VALUES ($1, $2, $3, 'PENDING', $4, 0, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
             ON CONFLICT DO NOTHING RETURNING id, run_at), \
-         n AS (SELECT pg_notify($14, 'a') FROM i WHERE i.run_at <= $12) \
+         n AS (SELECT pg_notify($14, 'a') FROM i WHERE $14 IS NOT NULL AND i.run_at <= $12) \
          SELECT id FROM i WHERE (SELECT count(*) FROM n) >= 0",
     )
     .bind(&p.id)
@@ -120,13 +122,24 @@ pub(crate) async fn job_insert_unclaimed(
     .bind(&o.idempotency_key)
     .bind(p.now_ms)
     .bind(o.run_at_ms)
-    .bind(channel)
+    .bind(notify_channel)
     .fetch_optional(&mut *c)
     .await
     .map_err(map_pg)?;
-    if let Some(job_id) = inserted {
+    Ok(inserted.is_some())
+}
+
+/// An insert nobody claims at once, in one statement that needs no transaction around it (one
+/// round trip instead of four): the row and, when it is due, the notification that wakes
+/// workers. A duplicate idempotency key inserts nothing and reads the first job's id.
+pub(crate) async fn job_insert_unclaimed(
+    c: &mut PgConnection,
+    channel: &str,
+    p: &JobInsertParams,
+) -> Result<JobInsertResult> {
+    if insert_row(c, p, Some(channel)).await? {
         return Ok(JobInsertResult {
-            job_id,
+            job_id: p.id.clone(),
             deduplicated: false,
             claimed: None,
         });
@@ -162,34 +175,7 @@ pub(crate) async fn job_insert(
     p: JobInsertParams,
 ) -> Result<JobInsertResult> {
     let o = &p.options;
-    // DO NOTHING on the unique (name, idempotency_key) index: the index, not a read before the
-    // write, makes two racing enqueues with one key (on any nodes) produce one job. A racing
-    // insert of the same key waits for the other transaction, then does nothing.
-    let inserted = sqlx::query(
-        "INSERT INTO reseolio_jobs (id, name, args, status, priority, attempt, max_attempts, \
-         backoff, initial_delay_ms, max_delay_ms, jitter, timeout_ms, idempotency_key, \
-         created_at, run_at) \
-         VALUES ($1, $2, $3, 'PENDING', $4, 0, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(&p.id)
-    .bind(&p.name)
-    .bind(&p.args)
-    .bind(o.priority)
-    .bind(o.max_attempts as i32)
-    .bind(o.retry.backoff.as_str())
-    .bind(o.retry.initial_delay_ms as i64)
-    .bind(o.retry.max_delay_ms as i64)
-    .bind(o.retry.jitter)
-    .bind(o.timeout_ms as i64)
-    .bind(&o.idempotency_key)
-    .bind(p.now_ms)
-    .bind(o.run_at_ms)
-    .execute(&mut *c)
-    .await
-    .map_err(map_pg)?
-    .rows_affected();
-    if inserted == 1 {
+    if insert_row(c, &p, None).await? {
         // Handed straight to an idle worker of this node, in the same transaction.
         let claimed = match &p.claim {
             Some(cl) if o.run_at_ms <= p.now_ms => {

@@ -13,19 +13,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn scale(n: usize) -> usize {
-    let s: f64 = std::env::var("RESEOLIO_BENCH_SCALE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1.0);
-    ((n as f64 * s) as usize).max(10)
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
+// The helpers of the engine's benchmarks (scale, cores, percentiles), shared rather than copied.
+#[allow(dead_code)]
+#[path = "../../core/benches/common/mod.rs"]
+mod common;
+use common::{cores, percentile as pct, scale};
 
 fn emit(figure: &str, value: f64, unit: &str) {
     emit_for("sidecar", figure, value, unit);
@@ -36,10 +28,6 @@ fn emit_for(transport: &str, figure: &str, value: f64, unit: &str) {
         "{{\"figure\":\"{figure}\",\"transport\":\"{transport}\",\"value\":{value:.3},\"unit\":\"{unit}\",\"cores\":{}}}",
         cores()
     );
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e6
 }
 
 fn rss_mib(pid: u32, field: &str) -> f64 {

@@ -33,6 +33,14 @@ impl ManualClock {
     pub fn new() -> Self {
         ManualClock(Arc::new(AtomicI64::new(SystemClock.now_ms())))
     }
+    /// A manual clock starting at `ms` (Unix milliseconds).
+    pub fn at(ms: i64) -> Self {
+        ManualClock(Arc::new(AtomicI64::new(ms)))
+    }
+    /// Moves the clock to `ms` (Unix milliseconds); tests may move it back too.
+    pub fn set_ms(&self, ms: i64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
     /// Moves the clock forward by `ms` milliseconds.
     pub fn advance_ms(&self, ms: i64) {
         self.0.fetch_add(ms, Ordering::SeqCst);

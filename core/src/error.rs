@@ -86,6 +86,13 @@ impl Error {
     pub fn job_not_found(id: &str) -> Self {
         Self::new(ErrorKind::NotFound, format!("no job with id '{id}'"))
     }
+    /// NotFound for a schedule id or name nothing matches.
+    pub fn schedule_not_found(id_or_name: &str) -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            format!("no schedule with id or name '{id_or_name}'"),
+        )
+    }
     /// Shorthand for [`ErrorKind::Conflict`].
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Conflict, message)

@@ -25,10 +25,12 @@ pub mod clock;
 mod engine;
 mod error;
 pub mod job;
+pub mod schedule;
 pub mod store;
 
 pub use engine::{
-    Engine, EngineConfig, Enqueued, MaintenanceReport, StorageUrl, Task, Worker, WorkerOptions,
+    Engine, EngineConfig, Enqueued, MaintenanceReport, SchedulerReport, StorageUrl, Task, Worker,
+    WorkerOptions, DEFAULT_TIMEZONE,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use job::{Attempt, Backoff, ClaimedJob, EnqueueOptions, Job, JobStatus, LeaseToken, Outcome};

@@ -93,6 +93,18 @@ pub(crate) async fn pass(inner: &Inner, prune: bool) -> Result<Report> {
             dead_node_ids: dead_nodes.clone(),
         })
         .await?;
+    let was_leading = inner.leads();
+    let term_until = if leader.node_id == inner.node_id {
+        leader.expires_at
+    } else {
+        0
+    };
+    inner
+        .leader_until
+        .store(term_until, std::sync::atomic::Ordering::Release);
+    if !was_leading && term_until > 0 {
+        inner.signals.schedules_changed.notify_waiters();
+    }
     if leader.node_id != inner.node_id {
         return Ok(Report {
             leader: false,

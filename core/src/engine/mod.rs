@@ -5,10 +5,14 @@ mod config;
 mod liveness;
 mod maintenance;
 mod relay;
+mod scheduler;
+mod schedules;
 mod signals;
 mod worker;
 
 pub use config::{EngineConfig, StorageUrl};
+pub use scheduler::SchedulerReport;
+pub use schedules::DEFAULT_TIMEZONE;
 pub use worker::{Task, Worker, WorkerOptions};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -16,7 +20,7 @@ use crate::job::{options, Attempt, EnqueueOptions, Job};
 use crate::store::sqlite::SqliteStore;
 use crate::store::*;
 use signals::Signals;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -38,6 +42,9 @@ pub(crate) struct Inner {
     pub(crate) node_id: String,
     pub(crate) signals: Signals,
     closed: AtomicBool,
+    /// Until when (Unix ms, by the engine's clock) this node's leader term runs, as the last
+    /// election said; 0 when it does not lead. Only the leader fires schedules.
+    pub(crate) leader_until: AtomicI64,
     /// The workers of this engine, for eager dispatch of in-process enqueues.
     pub(crate) workers: Mutex<Vec<std::sync::Weak<worker::Shared>>>,
     stop: watch::Sender<bool>,
@@ -47,6 +54,10 @@ pub(crate) struct Inner {
 impl Inner {
     pub(crate) fn now_ms(&self) -> i64 {
         self.config.clock.now_ms()
+    }
+    /// Whether this node leads now: its last election won a term that has not lapsed.
+    pub(crate) fn leads(&self) -> bool {
+        self.now_ms() < self.leader_until.load(Ordering::Acquire)
     }
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
@@ -128,12 +139,17 @@ impl Engine {
             node_id: uuid::Uuid::now_v7().to_string(),
             signals: Signals::default(),
             closed: AtomicBool::new(false),
+            leader_until: AtomicI64::new(0),
             workers: Mutex::new(Vec::new()),
             stop,
             maintenance: Mutex::new(None),
         });
         if inner.config.maintenance {
-            let handle = tokio::spawn(maintenance::run(inner.clone(), inner.stop.subscribe()));
+            let maintain = maintenance::run(inner.clone(), inner.stop.subscribe());
+            let schedule = scheduler::run(inner.clone(), inner.stop.subscribe());
+            let handle = tokio::spawn(async move {
+                tokio::join!(maintain, schedule);
+            });
             *inner.maintenance.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
         }
         if let Some(events) = inner.store.events() {
@@ -409,6 +425,13 @@ impl Engine {
     pub async fn leader(&self) -> Result<Option<crate::store::Leader>> {
         self.inner.check_open()?;
         self.inner.store.leader_get().await
+    }
+
+    /// Runs one scheduler pass now: fires every due tick if this node leads (see
+    /// [`Engine::run_maintenance_once`] for the election). For tests and tools.
+    pub async fn run_scheduler_once(&self) -> Result<SchedulerReport> {
+        self.inner.check_open()?;
+        scheduler::pass(&self.inner).await
     }
 
     /// Runs one maintenance pass now (heartbeat, rescue, prune when due): for tests and tools.

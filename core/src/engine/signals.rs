@@ -27,6 +27,9 @@ impl WaitSlot {
 pub(crate) struct Signals {
     /// Woken whenever a job may have become claimable in this process.
     pub(crate) job_available: Notify,
+    /// Woken when a schedule of this process was declared or changed, or this node became
+    /// leader: the scheduler looks again at once.
+    pub(crate) schedules_changed: Notify,
     /// Waiters of a job's end, by job id.
     finished: Mutex<HashMap<String, Arc<WaitSlot>>>,
     /// The cancel switch of the task holding each job in this process, by job id, with the lease

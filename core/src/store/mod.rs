@@ -12,12 +12,15 @@ mod params;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub(crate) mod rules;
+mod schedule_params;
 pub mod sqlite;
 
 pub use params::*;
+pub use schedule_params::*;
 
 use crate::error::Result;
 use crate::job::{Attempt, ClaimedJob, Job};
+use crate::schedule::Schedule;
 use async_trait::async_trait;
 
 /// The persistence of the engine.
@@ -91,6 +94,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// Ends `node_id`'s term, if it leads (a clean shutdown hands over at once).
     async fn leader_resign(&self, node_id: &str) -> Result<()>;
+
+    /// Declares a schedule by name: inserts it, or updates the existing one's definition (its
+    /// status, id and history are kept; its next tick too, unless the expression or the zone
+    /// changed). The caller has checked the expression, zone and options.
+    async fn schedule_upsert(&self, params: ScheduleUpsertParams) -> Result<ScheduleUpsertResult>;
+
+    /// Reads a schedule by id, or else by name. NotFound if neither matches.
+    async fn schedule_get(&self, params: ScheduleGetParams) -> Result<Schedule>;
+
+    /// Lists schedules by name with a total count. InvalidArgument for a limit outside 1 to 1000.
+    async fn schedule_list(&self, params: ScheduleListParams) -> Result<ScheduleListResult>;
+
+    /// Writes a schedule's whole definition and status. NotFound for an unknown id.
+    async fn schedule_update(&self, params: ScheduleUpdateParams) -> Result<Schedule>;
+
+    /// Deletes a schedule by id (the jobs it started stay). NotFound for an unknown id.
+    async fn schedule_delete(&self, params: ScheduleGetParams) -> Result<()>;
+
+    /// Active schedules whose next tick is due, earliest first.
+    async fn schedule_due(&self, params: ScheduleDueParams) -> Result<Vec<Schedule>>;
+
+    /// The earliest next tick of any active schedule, if there is one.
+    async fn schedule_next_due(&self) -> Result<Option<i64>>;
+
+    /// Fires one tick in one transaction: if the schedule is active and its next tick is still
+    /// `expected_next_run_at`, inserts the tick's job (deduplicated by its key; skipped by the
+    /// overlap rule) and moves the schedule to `next_run_at`. Otherwise changes nothing and
+    /// reports `applied: false`, which is how two firings of one tick cannot both apply.
+    async fn schedule_fire(&self, params: ScheduleFireParams) -> Result<ScheduleFireResult>;
 
     /// Closes the store: pending writes finish, later calls fail with ShutDown. Idempotent.
     async fn close(&self);

@@ -52,3 +52,13 @@ pub(crate) fn spread_sample(sample: f64, id: &str) -> f64 {
     let unit = ((sample + 1.0) / 2.0 + (h % 10_000) as f64 / 10_000.0).fract();
     unit * 2.0 - 1.0
 }
+
+/// Refuses a page size outside 1 to 1000 (InvalidArgument naming the value).
+pub(crate) fn check_list_limit(limit: u32) -> Result<()> {
+    if limit == 0 || limit > 1000 {
+        return Err(Error::invalid(format!(
+            "limit must be between 1 and 1000, got {limit}"
+        )));
+    }
+    Ok(())
+}

@@ -291,13 +291,20 @@ async fn claim(
              AND name = ANY($5) ORDER BY priority DESC, run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED"
         }
     };
+    // One statement: the claim and its attempt rows (a data-modifying CTE) commit together
+    // without a BEGIN/COMMIT round trip around them.
     let sql = format!(
-        "WITH picked AS ({select}) \
-         UPDATE reseolio_jobs j SET status = 'RUNNING', attempt = j.attempt + 1, \
-            lease = j.lease + 1, started_at = $1, lease_expires_at = $1 + j.timeout_ms, \
-            worker_id = $2, node_id = $3 \
-         FROM picked WHERE j.id = picked.id \
-         RETURNING {CLAIMED_COLUMNS}"
+        "WITH picked AS ({select}), \
+         claimed AS ( \
+            UPDATE reseolio_jobs j SET status = 'RUNNING', attempt = j.attempt + 1, \
+                lease = j.lease + 1, started_at = $1, lease_expires_at = $1 + j.timeout_ms, \
+                worker_id = $2, node_id = $3 \
+            FROM picked WHERE j.id = picked.id \
+            RETURNING {CLAIMED_COLUMNS}), \
+         attempts AS ( \
+            INSERT INTO reseolio_attempts (job_id, attempt, lease, worker_id, node_id, started_at) \
+            SELECT id, attempt, lease, $2, $3, $1 FROM claimed) \
+         SELECT * FROM claimed"
     );
     let q = sqlx::query(&sql).bind(now_ms).bind(worker_id).bind(node_id);
     let q = match pick {
@@ -308,28 +315,6 @@ async fn claim(
     let rows = q.fetch_all(&mut *c).await.map_err(map_pg)?;
     let claimed: Vec<(i32, ClaimedJob)> =
         rows.iter().map(claimed_from_row).collect::<Result<_>>()?;
-    if !claimed.is_empty() {
-        let ids: Vec<&str> = claimed
-            .iter()
-            .map(|(_, j)| j.token.job_id.as_str())
-            .collect();
-        let attempts: Vec<i32> = claimed.iter().map(|(_, j)| j.attempt as i32).collect();
-        let leases: Vec<i64> = claimed.iter().map(|(_, j)| j.token.lease).collect();
-        sqlx::query(
-            "INSERT INTO reseolio_attempts (job_id, attempt, lease, worker_id, node_id, started_at) \
-             SELECT job_id, attempt, lease, $4, $5, $6 \
-             FROM unnest($1::text[], $2::int[], $3::bigint[]) AS t(job_id, attempt, lease)",
-        )
-        .bind(&ids)
-        .bind(&attempts)
-        .bind(&leases)
-        .bind(worker_id)
-        .bind(node_id)
-        .bind(now_ms)
-        .execute(&mut *c)
-        .await
-        .map_err(map_pg)?;
-    }
     Ok(claimed)
 }
 

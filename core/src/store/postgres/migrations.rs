@@ -80,6 +80,33 @@ const MIGRATIONS: &[&str] = &[
         expires_at BIGINT NOT NULL
     );
     "#,
+    // 4: schedules.
+    r#"
+    CREATE TABLE reseolio_schedules (
+        id               TEXT PRIMARY KEY,
+        name             TEXT NOT NULL UNIQUE,
+        function         TEXT NOT NULL,
+        cron             TEXT NOT NULL,
+        timezone         TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        args             BYTEA NOT NULL,
+        max_attempts     BIGINT,
+        backoff          TEXT,
+        initial_delay_ms BIGINT,
+        max_delay_ms     BIGINT,
+        jitter           DOUBLE PRECISION,
+        timeout_ms       BIGINT,
+        priority         INTEGER,
+        missed           TEXT NOT NULL,
+        overlap          TEXT NOT NULL,
+        next_run_at      BIGINT NOT NULL,
+        last_run_at      BIGINT,
+        last_job_id      TEXT,
+        created_at       BIGINT NOT NULL,
+        updated_at       BIGINT NOT NULL
+    );
+    CREATE INDEX reseolio_schedules_due ON reseolio_schedules (next_run_at) WHERE status = 'ACTIVE';
+    "#,
 ];
 
 /// The schema version this build writes.

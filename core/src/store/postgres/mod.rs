@@ -7,11 +7,13 @@ mod completions;
 mod error;
 mod jobs;
 mod migrations;
+mod schedules;
 
 pub use migrations::SCHEMA_VERSION;
 
 use crate::error::{Error, Result};
 use crate::job::{Attempt, ClaimedJob, Job, Outcome};
+use crate::schedule::Schedule;
 use crate::store::*;
 use async_trait::async_trait;
 use error::map_pg;
@@ -267,7 +269,10 @@ impl Store for PostgresStore {
         if p.limit == 0 {
             return Ok(vec![]);
         }
-        in_tx!(self, |tx| jobs::job_claim_available(&mut tx, p).await)
+        // A single statement, atomic on its own: no transaction around it.
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        jobs::job_claim_available(&mut c, p).await
     }
     async fn job_complete(&self, p: JobCompleteParams) -> Result<JobCompleteResult> {
         self.check_open()?;
@@ -325,6 +330,44 @@ impl Store for PostgresStore {
     }
     async fn leader_resign(&self, node_id: &str) -> Result<()> {
         in_tx!(self, |tx| jobs::leader_resign(&mut tx, node_id).await)
+    }
+    async fn schedule_upsert(&self, p: ScheduleUpsertParams) -> Result<ScheduleUpsertResult> {
+        in_tx!(self, |tx| schedules::schedule_upsert(&mut tx, p).await)
+    }
+    async fn schedule_get(&self, p: ScheduleGetParams) -> Result<Schedule> {
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        schedules::schedule_get(&mut c, p).await
+    }
+    async fn schedule_list(&self, p: ScheduleListParams) -> Result<ScheduleListResult> {
+        rules::check_list_limit(p.limit)?;
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        schedules::schedule_list(&mut c, p).await
+    }
+    async fn schedule_update(&self, p: ScheduleUpdateParams) -> Result<Schedule> {
+        in_tx!(self, |tx| schedules::schedule_update(&mut tx, p).await)
+    }
+    async fn schedule_delete(&self, p: ScheduleGetParams) -> Result<()> {
+        in_tx!(self, |tx| schedules::schedule_delete(&mut tx, p).await)
+    }
+    async fn schedule_due(&self, p: ScheduleDueParams) -> Result<Vec<Schedule>> {
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        schedules::schedule_due(&mut c, p).await
+    }
+    async fn schedule_next_due(&self) -> Result<Option<i64>> {
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        schedules::schedule_next_due(&mut c).await
+    }
+    async fn schedule_fire(&self, p: ScheduleFireParams) -> Result<ScheduleFireResult> {
+        in_tx!(self, |tx| schedules::schedule_fire(
+            &mut tx,
+            &self.channel,
+            p
+        )
+        .await)
     }
     async fn close(&self) {
         self.closed.store(true, Ordering::Release);

@@ -77,6 +77,33 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 3: schedules.
+    r#"
+    CREATE TABLE reseolio_schedules (
+        id               TEXT PRIMARY KEY,
+        name             TEXT NOT NULL UNIQUE,
+        function         TEXT NOT NULL,
+        cron             TEXT NOT NULL,
+        timezone         TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        args             BLOB NOT NULL,
+        max_attempts     INTEGER,
+        backoff          TEXT,
+        initial_delay_ms INTEGER,
+        max_delay_ms     INTEGER,
+        jitter           REAL,
+        timeout_ms       INTEGER,
+        priority         INTEGER,
+        missed           TEXT NOT NULL,
+        overlap          TEXT NOT NULL,
+        next_run_at      INTEGER NOT NULL,
+        last_run_at      INTEGER,
+        last_job_id      TEXT,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX reseolio_schedules_due ON reseolio_schedules (next_run_at) WHERE status = 'ACTIVE';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -8,12 +8,14 @@ mod error;
 mod jobs;
 mod migrations;
 mod readers;
+mod schedules;
 mod writer;
 
 pub use migrations::SCHEMA_VERSION;
 
 use crate::error::{Error, Result};
 use crate::job::{Attempt, ClaimedJob, Job};
+use crate::schedule::Schedule;
 use crate::store::*;
 use async_trait::async_trait;
 use error::map_sqlite;
@@ -247,6 +249,39 @@ impl Store for SqliteStore {
         let id = node_id.to_string();
         self.writer
             .write(move |c| jobs::leader_resign(c, &id))
+            .await
+    }
+    async fn schedule_upsert(&self, p: ScheduleUpsertParams) -> Result<ScheduleUpsertResult> {
+        self.writer
+            .write(move |c| schedules::schedule_upsert(c, p))
+            .await
+    }
+    async fn schedule_get(&self, p: ScheduleGetParams) -> Result<Schedule> {
+        self.read(move |c| schedules::schedule_get(c, p)).await
+    }
+    async fn schedule_list(&self, p: ScheduleListParams) -> Result<ScheduleListResult> {
+        rules::check_list_limit(p.limit)?;
+        self.read(move |c| schedules::schedule_list(c, p)).await
+    }
+    async fn schedule_update(&self, p: ScheduleUpdateParams) -> Result<Schedule> {
+        self.writer
+            .write(move |c| schedules::schedule_update(c, p))
+            .await
+    }
+    async fn schedule_delete(&self, p: ScheduleGetParams) -> Result<()> {
+        self.writer
+            .write(move |c| schedules::schedule_delete(c, p))
+            .await
+    }
+    async fn schedule_due(&self, p: ScheduleDueParams) -> Result<Vec<Schedule>> {
+        self.read(move |c| schedules::schedule_due(c, p)).await
+    }
+    async fn schedule_next_due(&self) -> Result<Option<i64>> {
+        self.read(schedules::schedule_next_due).await
+    }
+    async fn schedule_fire(&self, p: ScheduleFireParams) -> Result<ScheduleFireResult> {
+        self.writer
+            .write(move |c| schedules::schedule_fire(c, p))
             .await
     }
     async fn close(&self) {

@@ -4,6 +4,9 @@
 //! Each case takes a fresh, empty store. Times are explicit (`T0` onwards), so the cases do not
 //! depend on the wall clock.
 
+mod schedules;
+pub use schedules::*;
+
 use super::*;
 use crate::error::ErrorKind;
 use crate::job::{EnqueueOptions, FailureKind, JobStatus, Outcome};
@@ -829,7 +832,11 @@ macro_rules! store_conformance_tests {
             list_filters_sorts_and_pages,
             prune_deletes_old_finished_jobs_only,
             nodes_register_refresh_and_delete,
-            leader_election_and_takeover
+            leader_election_and_takeover,
+            schedule_declare_get_list_and_redeclare,
+            schedule_update_pause_and_delete,
+            schedule_fire_applies_once_per_tick,
+            schedule_fire_overlap_and_skipped_ticks
         );
     };
     ($make:expr) => {

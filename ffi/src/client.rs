@@ -3,7 +3,7 @@
 use crate::remote::{Remote, RemoteWorker};
 use crate::runtime::{on_runtime, on_runtime_cancellable, runtime};
 use crate::worker::ClientWorker;
-use reseolio_core::store::{JobListParams, JobListResult};
+use reseolio_core::store::{JobListParams, JobListResult, Leader};
 use reseolio_core::{
     Attempt, Engine, EngineConfig, EnqueueOptions, Enqueued, Error, Job, Result, WorkerOptions,
 };
@@ -27,6 +27,30 @@ pub struct ConnectOptions {
 enum Transport {
     Embedded(Engine),
     Remote(Remote),
+}
+
+/// Who leads the nodes of a store (runs the rescuer, the pruner and the scheduler for all of
+/// them), as seen through one client: the answer of [`Client::leader`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderInfo {
+    /// The leader as stored: its node id, when its current term began and when it lapses unless
+    /// renewed (Unix ms). A leader that died keeps the row, its term lapsing, until another node
+    /// takes over. None before the first election, and after the leader resigned (a clean
+    /// shutdown) until the next maintenance pass of a node elects one.
+    pub leader: Option<Leader>,
+    /// The node this client talks to: the embedded engine's node id, or the node id of the
+    /// sidecar's engine.
+    pub node_id: String,
+}
+
+impl LeaderInfo {
+    /// Whether the node this client talks to is the stored leader (its term may have lapsed:
+    /// compare `expires_at` with the time to know).
+    pub fn is_leader(&self) -> bool {
+        self.leader
+            .as_ref()
+            .is_some_and(|l| l.node_id == self.node_id)
+    }
 }
 
 /// A connection to Reseolio: the embedded engine or a sidecar, through the same operations and
@@ -161,6 +185,25 @@ impl Client {
             Transport::Remote(r) => {
                 on_runtime_cancellable(async move { r.await_result(&id, timeout).await }).await
             }
+        }
+    }
+
+    /// Who leads the store's nodes, and which node this client talks to (see [`LeaderInfo`]).
+    /// One read; it never elects (each node's maintenance pass does, the first right at start).
+    /// Errors: Unavailable when the store or the sidecar cannot be reached; ShutDown after
+    /// [`Client::close`]; Internal from a sidecar too old to serve GetLeader.
+    pub async fn leader(&self) -> Result<LeaderInfo> {
+        match self.transport.clone() {
+            Transport::Embedded(e) => {
+                on_runtime(async move {
+                    Ok(LeaderInfo {
+                        leader: e.leader().await?,
+                        node_id: e.node_id().to_string(),
+                    })
+                })
+                .await
+            }
+            Transport::Remote(r) => on_runtime(async move { r.leader().await }).await,
         }
     }
 

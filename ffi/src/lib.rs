@@ -16,9 +16,9 @@ mod remote;
 mod runtime;
 mod worker;
 
-pub use client::{Client, ConnectOptions};
+pub use client::{Client, ConnectOptions, LeaderInfo};
 pub use reseolio_core::store::{
-    JobCompleteResult, JobHeartbeatResult, JobListParams, JobListResult, JobOrder,
+    JobCompleteResult, JobHeartbeatResult, JobListParams, JobListResult, JobOrder, Leader,
 };
 pub use reseolio_core::{
     Attempt, Backoff, ClaimedJob, EnqueueOptions, Enqueued, Error, ErrorKind, Job, JobStatus,

@@ -70,6 +70,11 @@ async fn embedded_postgres() -> Option<Fixture> {
 async fn sidecar() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("sidecar.db").display());
+    sidecar_on(dir, url).await
+}
+
+/// A sidecar in-process over the storage `url`, and a client of it.
+async fn sidecar_on(dir: tempfile::TempDir, url: String) -> Fixture {
     let (serving, engine) = reseolio_ffi::runtime()
         .spawn(async move {
             let engine = reseolio_core::Engine::open(&url, engine_config()).unwrap();
@@ -442,6 +447,61 @@ async fn poll_many_takes_what_is_claimed_up_to_its_max(c: Client) {
     );
 }
 
+/// Polls `leader()` until it names a leader (the first maintenance pass, right at start,
+/// elects one), for at most 10 s.
+async fn a_named_leader(c: &Client) -> reseolio_ffi::LeaderInfo {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = c.leader().await.unwrap();
+        if info.leader.is_some() {
+            return info;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no leader after 10 s: {info:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+async fn the_only_node_leads_and_says_so(c: Client) {
+    let before = now_ms();
+    let info = a_named_leader(&c).await;
+    let leader = info.leader.clone().unwrap();
+    assert!(!info.node_id.is_empty());
+    assert_eq!(leader.node_id, info.node_id, "the only node leads");
+    assert!(info.is_leader());
+    assert!(
+        leader.elected_at <= leader.expires_at && leader.expires_at > before,
+        "{leader:?}"
+    );
+    // node_id is the node that does this client's work: the one its attempts ran on.
+    let job = c
+        .enqueue("lead", vec![], EnqueueOptions::default())
+        .await
+        .unwrap();
+    let w = c.worker(vec!["lead".into()], 1).await.unwrap();
+    let task = w.poll().await.unwrap();
+    w.complete(task.token(), Outcome::Success(vec![]))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.attempts(&job.job_id).await.unwrap()[0].node_id,
+        info.node_id
+    );
+    if let Some(engine) = c.engine() {
+        assert_eq!(engine.node_id(), info.node_id);
+    }
+    w.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
 macro_rules! transport_conformance {
     ($($case:ident),* $(,)?) => {
         mod embedded_engine {
@@ -488,4 +548,34 @@ transport_conformance!(
     await_times_out_and_lists_count,
     a_worker_holds_no_more_than_its_concurrency,
     poll_many_takes_what_is_claimed_up_to_its_max,
+    the_only_node_leads_and_says_so,
 );
+
+/// Two nodes on one SQLite file, an embedded client's engine and then a sidecar's: both name
+/// the first as leader, each knows its own node, and only the first says it leads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_name_one_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shared.db").display());
+    let local = Client::connect_async(&url, ConnectOptions::default())
+        .await
+        .unwrap();
+    let embedded = a_named_leader(&local).await;
+    assert!(embedded.is_leader(), "the first node leads: {embedded:?}");
+    let f = sidecar_on(dir, url).await;
+    let (_, sidecar_engine) = f.sidecar.as_ref().unwrap();
+    let remote = a_named_leader(&f.client).await;
+    assert_eq!(
+        remote.node_id,
+        sidecar_engine.node_id(),
+        "the sidecar's own node"
+    );
+    assert_ne!(remote.node_id, embedded.node_id);
+    assert_eq!(
+        remote.leader.as_ref().map(|l| &l.node_id),
+        Some(&embedded.node_id),
+        "one leader for the store: the first node, which renews its term"
+    );
+    assert!(!remote.is_leader());
+    local.close().await.unwrap();
+}

@@ -1,7 +1,9 @@
 //! The `Client` class: a thin wrapper of `reseolio_ffi::Client`. Every method returns a Promise;
 //! every method may be called concurrently.
 
-use crate::convert::{self, Attempt, ConnectOptions, Enqueued, Job, JobOptions, JobPage};
+use crate::convert::{
+    self, Attempt, ConnectOptions, Enqueued, Job, JobOptions, JobPage, LeaderInfo,
+};
 use crate::error::{invalid, to_js};
 use crate::worker::Worker;
 use napi_derive::napi;
@@ -148,6 +150,13 @@ impl Client {
             .await
             .map_err(to_js)?
             .into())
+    }
+
+    /// Who leads the store's nodes, and which node this client talks to. A read; it never
+    /// elects.
+    #[napi]
+    pub async fn leader(&self) -> napi::Result<LeaderInfo> {
+        Ok(self.inner.leader().await.map_err(to_js)?.into())
     }
 
     /// Starts a worker for the given function names.

@@ -185,3 +185,29 @@ impl From<reseolio_ffi::Attempt> for Attempt {
         }
     }
 }
+
+/// Who leads the store's nodes (runs the rescuer, the pruner and the scheduler for all), and the
+/// node this client talks to (the embedded engine's, or the sidecar's). The leader fields are
+/// absent before the first election; times are Unix ms; the term may have lapsed (a dead leader)
+/// until another node takes over.
+#[napi(object)]
+pub struct LeaderInfo {
+    pub node_id: String,
+    pub leader_node_id: Option<String>,
+    pub elected_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub is_leader: bool,
+}
+
+impl From<reseolio_ffi::LeaderInfo> for LeaderInfo {
+    fn from(i: reseolio_ffi::LeaderInfo) -> Self {
+        let is_leader = i.is_leader();
+        LeaderInfo {
+            leader_node_id: i.leader.as_ref().map(|l| l.node_id.clone()),
+            elected_at: i.leader.as_ref().map(|l| l.elected_at),
+            expires_at: i.leader.as_ref().map(|l| l.expires_at),
+            node_id: i.node_id,
+            is_leader,
+        }
+    }
+}

@@ -10,7 +10,7 @@
 //! the futures. Pipes belong to the Python package, which never closes them (it reuses them), so
 //! a late write can never land in an unrelated file.
 
-use crate::convert::{Attempt, Job};
+use crate::convert::{Attempt, Job, LeaderInfo};
 use crate::error::to_py;
 use crate::worker::{Task, Worker};
 use pyo3::prelude::*;
@@ -28,6 +28,7 @@ pub(crate) enum Value {
     Job(reseolio_ffi::Job),
     Jobs(Vec<reseolio_ffi::Job>, u64),
     Attempts(Vec<reseolio_ffi::Attempt>),
+    Leader(reseolio_ffi::LeaderInfo),
     Worker(reseolio_ffi::ClientWorker),
     Task(reseolio_ffi::ClientTask),
 }
@@ -100,6 +101,7 @@ fn to_object(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
             .map(Attempt::from)
             .collect::<Vec<_>>()
             .into_py_any(py),
+        Value::Leader(i) => LeaderInfo::from(i).into_py_any(py),
         Value::Worker(w) => Worker::new(w).into_py_any(py),
         Value::Task(t) => Task::new(t).into_py_any(py),
     }

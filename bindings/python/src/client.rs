@@ -150,6 +150,13 @@ impl Client {
         Ok(())
     }
 
+    /// Resolves to a `LeaderInfo`: who leads the store's nodes, and which node this client
+    /// talks to. A read; it never elects.
+    fn leader(&self, fd: i32, id: u64) {
+        let c = self.inner.clone();
+        spawn(fd, id, async move { Ok(Value::Leader(c.leader().await?)) });
+    }
+
     /// Starts a worker; resolves to a `Worker`.
     fn worker(&self, fd: i32, id: u64, names: Vec<String>, concurrency: u32) {
         let c = self.inner.clone();

@@ -18,6 +18,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
     m.add_class::<convert::Job>()?;
     m.add_class::<convert::Attempt>()?;
+    m.add_class::<convert::LeaderInfo>()?;
     m.add_class::<worker::Worker>()?;
     m.add_class::<worker::Task>()?;
     m.add_function(wrap_pyfunction!(bridge::drain, m)?)?;

@@ -78,6 +78,20 @@ pub fn attempt_to_wire(a: &reseolio_core::Attempt) -> pb::Attempt {
     }
 }
 
+/// The GetLeader answer of the sidecar whose engine is `node_id`.
+pub fn leader_to_wire(
+    node_id: &str,
+    leader: Option<&reseolio_core::store::Leader>,
+) -> pb::GetLeaderResponse {
+    pb::GetLeaderResponse {
+        leader_node_id: leader.map(|l| l.node_id.clone()).unwrap_or_default(),
+        elected_at: leader.map_or(0, |l| l.elected_at),
+        expires_at: leader.map_or(0, |l| l.expires_at),
+        node_id: node_id.to_string(),
+        has_leader: leader.is_some(),
+    }
+}
+
 pub fn claimed_to_wire(c: &ClaimedJob) -> pb::Job {
     pb::Job {
         id: c.token.job_id.clone(),

@@ -359,4 +359,15 @@ impl Reseolio for Service {
             attempts: attempts.iter().map(convert::attempt_to_wire).collect(),
         }))
     }
+
+    async fn get_leader(
+        &self,
+        _: Request<pb::GetLeaderRequest>,
+    ) -> Result<Response<pb::GetLeaderResponse>, Status> {
+        let leader = self.engine.leader().await.map_err(status)?;
+        Ok(Response::new(convert::leader_to_wire(
+            self.engine.node_id(),
+            leader.as_ref(),
+        )))
+    }
 }

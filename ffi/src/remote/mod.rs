@@ -186,6 +186,24 @@ impl Remote {
         self.get(id).await
     }
 
+    /// GetLeader: the leader as the sidecar's engine reads it, and the sidecar's own node. A
+    /// sidecar older than the RPC answers UNIMPLEMENTED, reported as Internal saying so.
+    pub(crate) async fn leader(&self) -> Result<crate::LeaderInfo> {
+        let r = self
+            .api()
+            .get_leader(pb::GetLeaderRequest {})
+            .await
+            .map_err(|s| match s.code() {
+                tonic::Code::Unimplemented => Error::internal(format!(
+                    "the sidecar does not serve GetLeader (a version older than this client): {}",
+                    s.message()
+                )),
+                _ => wire::error(s),
+            })?
+            .into_inner();
+        Ok(wire::leader(r))
+    }
+
     /// Waits on a SubscribeToJobs stream of its own: the sidecar pushes the completion, no
     /// polling here.
     pub(crate) async fn await_result(&self, id: &str, timeout: Option<Duration>) -> Result<Job> {

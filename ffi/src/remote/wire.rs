@@ -77,6 +77,18 @@ pub(crate) fn job(j: pb::Job) -> Result<Job> {
     })
 }
 
+/// A GetLeader answer; `has_leader` tells "no leader yet" from a leader whose fields are empty.
+pub(crate) fn leader(r: pb::GetLeaderResponse) -> crate::LeaderInfo {
+    crate::LeaderInfo {
+        leader: r.has_leader.then_some(reseolio_core::store::Leader {
+            node_id: r.leader_node_id,
+            elected_at: r.elected_at,
+            expires_at: r.expires_at,
+        }),
+        node_id: r.node_id,
+    }
+}
+
 pub(crate) fn claimed(j: pb::Job) -> Result<ClaimedJob> {
     Ok(ClaimedJob {
         token: j.lease_token.parse()?,

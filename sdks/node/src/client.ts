@@ -62,6 +62,30 @@ export interface ListJobsOptions {
   ascending?: boolean;
 }
 
+/**
+ * Who leads the nodes sharing the store (the leader runs the rescuer, the pruner and the
+ * scheduler for all of them), as the node this client talks to sees it. Times are Unix ms, as on
+ * `Job`.
+ */
+export interface LeaderInfo {
+  /** The node this client talks to: the embedded engine's, or the sidecar's engine's. */
+  nodeId: string;
+  /**
+   * The leading node; null before the first election and after a leader resigned (a clean stop)
+   * until the next maintenance pass of a node elects one.
+   */
+  leaderNodeId: string | null;
+  /** When the leader's current term began. */
+  electedAt: number | null;
+  /**
+   * When its term lapses unless renewed; a leader that died keeps the row until another node
+   * takes over, so this may be past.
+   */
+  expiresAt: number | null;
+  /** Whether `nodeId` is the leader. */
+  isLeader: boolean;
+}
+
 export interface ReseolioEvents {
   ready: [];
   stopped: [];
@@ -294,6 +318,22 @@ export class Reseolio extends EventEmitter {
   async getAttempts(jobId: string): Promise<Attempt[]> {
     const c = await this.native();
     return (await call(c.attempts(jobId))).map(toAttempt);
+  }
+
+  /**
+   * Who leads the nodes sharing the store, and which node this client talks to. A read; the first
+   * maintenance pass of a node, right at its start, elects one when there is none.
+   */
+  async leader(): Promise<LeaderInfo> {
+    const c = await this.native();
+    const n = await call(c.leader());
+    return {
+      nodeId: n.nodeId,
+      leaderNodeId: n.leaderNodeId ?? null,
+      electedAt: n.electedAt ?? null,
+      expiresAt: n.expiresAt ?? null,
+      isLeader: n.isLeader,
+    };
   }
 
   /** A page of jobs, newest first unless `ascending`, and how many match in all. */

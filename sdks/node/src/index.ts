@@ -4,7 +4,7 @@
  * calls are written as jobs before they return and run with retries, backoff and timeouts.
  */
 export { Reseolio } from './client';
-export type { DurableFunction, ListJobsOptions, ReseolioConfig, ReseolioEvents } from './client';
+export type { DurableFunction, LeaderInfo, ListJobsOptions, ReseolioConfig, ReseolioEvents } from './client';
 export { JobHandle } from './job';
 export type { Attempt, ClaimedJob, Job, JobStatus } from './job';
 export type { BackoffStrategy, DurableOptions, JobOptions } from './options';

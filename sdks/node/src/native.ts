@@ -65,6 +65,15 @@ export interface NativeAttempt {
   error?: string | null;
 }
 
+/** Who leads the store's nodes; the leader fields are absent before the first election. */
+export interface NativeLeaderInfo {
+  nodeId: string;
+  leaderNodeId?: string | null;
+  electedAt?: number | null;
+  expiresAt?: number | null;
+  isLeader: boolean;
+}
+
 export interface NativeListParams {
   statuses?: string[];
   names?: string[];
@@ -104,6 +113,7 @@ export interface NativeClient {
   cancel(jobId: string): Promise<NativeJob>;
   retry(jobId: string): Promise<NativeJob>;
   awaitResult(jobId: string, timeoutMs?: number | null): Promise<NativeJob>;
+  leader(): Promise<NativeLeaderInfo>;
   worker(names: string[], concurrency: number): Promise<NativeWorker>;
   close(): Promise<void>;
 }
@@ -116,7 +126,7 @@ export interface NativeAddon {
 /** The names the addon must export, checked by the tests against the loaded addon. */
 export const NATIVE_SURFACE = {
   addon: ['version', 'connect'],
-  Client: ['enqueue', 'get', 'list', 'attempts', 'cancel', 'retry', 'awaitResult', 'worker', 'close'],
+  Client: ['enqueue', 'get', 'list', 'attempts', 'cancel', 'retry', 'awaitResult', 'leader', 'worker', 'close'],
   Worker: ['poll', 'pollMany', 'complete', 'heartbeat', 'shutdown'],
   Task: ['jobId', 'token', 'name', 'args', 'attempt', 'maxAttempts', 'timeoutMs', 'deadlineMs', 'createdAt', 'isCancelled'],
 } as const;

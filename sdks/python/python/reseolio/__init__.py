@@ -21,6 +21,7 @@ from .errors import (
     UnavailableError,
 )
 from .handle import JobHandle
+from .leader import LeaderInfo
 
 __all__ = [
     "AlreadyExistsError",
@@ -35,6 +36,7 @@ __all__ = [
     "JobContext",
     "JobFailedError",
     "JobHandle",
+    "LeaderInfo",
     "NonRetryable",
     "NotFoundError",
     "Reseolio",

@@ -26,6 +26,7 @@ from ._worker import FailureHook, Hook, WorkerLoop
 from .durable import DurableFunction, P, R
 from .errors import InvalidArgumentError, ReseolioError
 from .handle import JobHandle
+from .leader import LeaderInfo
 
 if TYPE_CHECKING:
     from ._native import Job
@@ -163,6 +164,16 @@ class Reseolio:
     async def retry_job(self, job_id: str) -> "Job":
         job: "Job" = await _bridge.call(self._native().retry, job_id)
         return job
+
+    # --- nodes ----------------------------------------------------------------------------------
+
+    async def leader(self) -> LeaderInfo:
+        """Who leads the nodes sharing the store (runs the rescuer, the pruner and the scheduler
+        for all), and which node this client talks to: the embedded engine, or the sidecar's
+        engine. A read; the first maintenance pass of a node, right at its start, elects one when
+        there is none."""
+        n: _native.LeaderInfo = await _bridge.call(self._native().leader)
+        return LeaderInfo._from_native(n)
 
     # --- lifecycle ------------------------------------------------------------------------------
 

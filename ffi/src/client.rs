@@ -1,5 +1,7 @@
 //! The Client: the same operations whatever the storage URL.
 
+mod schedules;
+
 use crate::remote::{Remote, RemoteWorker};
 use crate::runtime::{on_runtime, on_runtime_cancellable, runtime};
 use crate::worker::ClientWorker;

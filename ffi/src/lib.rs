@@ -17,8 +17,12 @@ mod runtime;
 mod worker;
 
 pub use client::{Client, ConnectOptions, LeaderInfo};
+pub use reseolio_core::schedule::{
+    MissedPolicy, OverlapPolicy, Schedule, ScheduleChange, ScheduleSpec, ScheduleStatus,
+};
 pub use reseolio_core::store::{
     JobCompleteResult, JobHeartbeatResult, JobListParams, JobListResult, JobOrder, Leader,
+    ScheduleListParams, ScheduleListResult,
 };
 pub use reseolio_core::{
     Attempt, Backoff, ClaimedJob, EnqueueOptions, Enqueued, Error, ErrorKind, Job, JobStatus,

@@ -3,110 +3,13 @@
 //! and against a sidecar served in-process on 127.0.0.1:0, through the same Client API, and must
 //! see the same results and the same error kinds.
 
+mod common;
+
+use common::*;
 use reseolio_ffi::{
     Backoff, Client, ConnectOptions, EnqueueOptions, ErrorKind, JobListParams, JobStatus, Outcome,
 };
 use std::time::Duration;
-
-/// Keeps a transport's resources alive for the length of a case.
-#[allow(dead_code)]
-struct Fixture {
-    client: Client,
-    dir: tempfile::TempDir,
-    sidecar: Option<(reseolio_sidecar::Serving, reseolio_core::Engine)>,
-}
-
-fn engine_config() -> reseolio_core::EngineConfig {
-    reseolio_core::EngineConfig {
-        poll_interval: Duration::from_millis(50),
-        maintenance_interval: Duration::from_millis(100),
-        ..Default::default()
-    }
-}
-
-async fn embedded() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("embedded.db").display());
-    let client = Client::connect_async(
-        &url,
-        ConnectOptions {
-            poll_interval_ms: Some(50),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    Fixture {
-        client,
-        dir,
-        sidecar: None,
-    }
-}
-
-/// The embedded engine on PostgreSQL, in a fresh schema; None (and a note) without a server.
-async fn embedded_postgres() -> Option<Fixture> {
-    let Ok(server) = std::env::var("RESEOLIO_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: RESEOLIO_TEST_POSTGRES_URL is not set (a PostgreSQL to test against)");
-        return None;
-    };
-    let sep = if server.contains('?') { '&' } else { '?' };
-    let url = format!("{server}{sep}schema=t_{}", uuid::Uuid::now_v7().simple());
-    let client = Client::connect_async(
-        &url,
-        ConnectOptions {
-            poll_interval_ms: Some(50),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    Some(Fixture {
-        client,
-        dir: tempfile::tempdir().unwrap(),
-        sidecar: None,
-    })
-}
-
-async fn sidecar() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("sidecar.db").display());
-    sidecar_on(dir, url).await
-}
-
-/// A sidecar in-process over the storage `url`, and a client of it.
-async fn sidecar_on(dir: tempfile::TempDir, url: String) -> Fixture {
-    let (serving, engine) = reseolio_ffi::runtime()
-        .spawn(async move {
-            let engine = reseolio_core::Engine::open(&url, engine_config()).unwrap();
-            let serving = reseolio_sidecar::serve(
-                engine.clone(),
-                reseolio_sidecar::ServeConfig {
-                    addr: "127.0.0.1:0".parse().unwrap(),
-                    token: Some("t0ken".into()),
-                    max_concurrent: 100,
-                    grace: Duration::from_secs(1),
-                },
-            )
-            .await
-            .unwrap();
-            (serving, engine)
-        })
-        .await
-        .unwrap();
-    let client = Client::connect(
-        &format!("grpc://{}", serving.local_addr()),
-        ConnectOptions {
-            token: Some("t0ken".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    Fixture {
-        client,
-        dir,
-        sidecar: Some((serving, engine)),
-    }
-}
 
 fn fast(max_attempts: i64) -> EnqueueOptions {
     EnqueueOptions {
@@ -500,41 +403,6 @@ async fn the_only_node_leads_and_says_so(c: Client) {
         assert_eq!(engine.node_id(), info.node_id);
     }
     w.shutdown(Duration::from_secs(1)).await.unwrap();
-}
-
-macro_rules! transport_conformance {
-    ($($case:ident),* $(,)?) => {
-        mod embedded_engine {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let f = embedded().await;
-                    super::$case(f.client.clone()).await;
-                }
-            )*
-        }
-        mod embedded_postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(f) = embedded_postgres().await else { return };
-                    super::$case(f.client.clone()).await;
-                }
-            )*
-        }
-        mod sidecar_over_grpc {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let f = sidecar().await;
-                    super::$case(f.client.clone()).await;
-                }
-            )*
-        }
-    };
 }
 
 transport_conformance!(

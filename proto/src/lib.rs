@@ -8,7 +8,11 @@
 
 tonic::include_proto!("reseolio");
 
+mod options;
+mod schedule;
 mod status;
+pub use options::{options_from_wire, options_to_wire};
+pub use schedule::{schedule_from_wire, schedule_status_to_wire, schedule_to_wire};
 pub use status::job_status;
 
 /// The encoded file descriptor set of `reseolio.proto`, for server reflection.

@@ -1,8 +1,6 @@
 //! Engine types to and from wire messages, and engine errors to gRPC statuses.
 
-use reseolio_core::{
-    Backoff, ClaimedJob, EnqueueOptions, Error, ErrorKind, Job, JobStatus, Result,
-};
+use reseolio_core::{ClaimedJob, Error, ErrorKind, Job, JobStatus, Result};
 use reseolio_proto as pb;
 use tonic::{Code, Status};
 
@@ -108,51 +106,4 @@ pub fn claimed_to_wire(c: &ClaimedJob) -> pb::Job {
         timeout_ms: c.timeout_ms as i64,
         ..Default::default()
     }
-}
-
-/// Wire options to engine options: zero or empty means the default (the v1 rule), except for
-/// the fields named in `zero_fields`, which are a real 0. Negative values are passed on so that
-/// the engine names them in its error.
-pub fn options_from_wire(
-    o: Option<pb::JobOptions>,
-    idempotency_key: String,
-) -> Result<EnqueueOptions> {
-    let o = o.unwrap_or_default();
-    const ZEROABLE: [&str; 9] = [
-        "max_attempts",
-        "initial_delay_ms",
-        "max_delay_ms",
-        "timeout_ms",
-        "jitter",
-        "priority",
-        "run_at",
-        "delay_ms",
-        "run_at_ms",
-    ];
-    for f in &o.zero_fields {
-        if !ZEROABLE.contains(&f.as_str()) {
-            return Err(Error::invalid(format!(
-                "zero_fields: '{f}' is not a numeric job option"
-            )));
-        }
-    }
-    let zero = |name: &str| o.zero_fields.iter().any(|f| f == name);
-    let pick = |name: &str, v: i64| (v != 0 || zero(name)).then_some(v);
-    let backoff = if o.backoff.is_empty() {
-        None
-    } else {
-        Some(o.backoff.parse::<Backoff>()?)
-    };
-    Ok(EnqueueOptions {
-        max_attempts: pick("max_attempts", o.max_attempts.into()),
-        backoff,
-        initial_delay_ms: pick("initial_delay_ms", o.initial_delay_ms.into()),
-        max_delay_ms: pick("max_delay_ms", o.max_delay_ms.into()),
-        jitter: (o.jitter != 0.0 || zero("jitter")).then_some(o.jitter as f64),
-        timeout_ms: pick("timeout_ms", o.timeout_ms.into()),
-        delay_ms: pick("delay_ms", o.delay_ms),
-        run_at_ms: pick("run_at", o.run_at).or(pick("run_at_ms", o.run_at)),
-        priority: pick("priority", o.priority.into()).map(|p| p as i32),
-        idempotency_key: (!idempotency_key.is_empty()).then_some(idempotency_key),
-    })
 }

@@ -5,6 +5,7 @@
 //! shutdown. `main.rs` only parses the command line and signals.
 
 mod convert;
+mod schedules;
 mod server;
 mod service;
 mod streams;

@@ -1,10 +1,12 @@
 //! The `Reseolio` gRPC service over an engine: the unary calls. The two streams are in
 //! `streams.rs`.
 
-use crate::convert::{self, job_to_wire, options_from_wire, status};
+use crate::convert::{self, job_to_wire, status};
+use crate::schedules;
 use reseolio_core::store::{JobHeartbeatResult, JobListParams, JobOrder};
 use reseolio_core::{Engine, Error, ErrorKind, LeaseToken, Outcome, Worker};
 use reseolio_proto as pb;
+use reseolio_proto::options_from_wire;
 use reseolio_proto::reseolio_server::Reseolio;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -105,10 +107,6 @@ impl Service {
         .await
         .map_err(|e| reseolio_core::Error::internal(format!("ack task failed: {e}")))?
     }
-}
-
-fn unimplemented_schedules() -> Status {
-    Status::unimplemented("schedules are not available in this build yet")
 }
 
 #[tonic::async_trait]
@@ -286,45 +284,67 @@ impl Reseolio for Service {
 
     async fn create_schedule(
         &self,
-        _: Request<pb::CreateScheduleRequest>,
+        request: Request<pb::CreateScheduleRequest>,
     ) -> Result<Response<pb::Schedule>, Status> {
-        Err(unimplemented_schedules())
+        schedules::create(&self.engine, request.into_inner())
+            .await
+            .map(Response::new)
     }
     async fn get_schedule(
         &self,
-        _: Request<pb::GetScheduleRequest>,
+        request: Request<pb::GetScheduleRequest>,
     ) -> Result<Response<pb::Schedule>, Status> {
-        Err(unimplemented_schedules())
+        schedules::get(&self.engine, &request.into_inner().schedule_id)
+            .await
+            .map(Response::new)
     }
     async fn list_schedules(
         &self,
-        _: Request<pb::ListSchedulesRequest>,
+        request: Request<pb::ListSchedulesRequest>,
     ) -> Result<Response<pb::ListSchedulesResponse>, Status> {
-        Err(unimplemented_schedules())
+        schedules::list(&self.engine, request.into_inner())
+            .await
+            .map(Response::new)
     }
     async fn update_schedule(
         &self,
-        _: Request<pb::UpdateScheduleRequest>,
+        request: Request<pb::UpdateScheduleRequest>,
     ) -> Result<Response<pb::Schedule>, Status> {
-        Err(unimplemented_schedules())
+        schedules::update(&self.engine, request.into_inner())
+            .await
+            .map(Response::new)
     }
     async fn pause_schedule(
         &self,
-        _: Request<pb::PauseScheduleRequest>,
+        request: Request<pb::PauseScheduleRequest>,
     ) -> Result<Response<pb::Schedule>, Status> {
-        Err(unimplemented_schedules())
+        schedules::pause(&self.engine, &request.into_inner().schedule_id)
+            .await
+            .map(Response::new)
     }
     async fn resume_schedule(
         &self,
-        _: Request<pb::ResumeScheduleRequest>,
+        request: Request<pb::ResumeScheduleRequest>,
     ) -> Result<Response<pb::Schedule>, Status> {
-        Err(unimplemented_schedules())
+        schedules::resume(&self.engine, &request.into_inner().schedule_id)
+            .await
+            .map(Response::new)
     }
     async fn delete_schedule(
         &self,
-        _: Request<pb::DeleteScheduleRequest>,
+        request: Request<pb::DeleteScheduleRequest>,
     ) -> Result<Response<pb::DeleteScheduleResponse>, Status> {
-        Err(unimplemented_schedules())
+        schedules::delete(&self.engine, &request.into_inner().schedule_id)
+            .await
+            .map(Response::new)
+    }
+    async fn trigger_schedule(
+        &self,
+        request: Request<pb::TriggerScheduleRequest>,
+    ) -> Result<Response<pb::EnqueueResponse>, Status> {
+        schedules::trigger(&self.engine, &request.into_inner().schedule_id)
+            .await
+            .map(Response::new)
     }
 
     async fn heartbeat_job(

@@ -346,7 +346,30 @@ async fn bad_input_is_answered_with_the_matching_status() {
         })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::Unimplemented);
+    assert_eq!(err.code(), Code::NotFound);
+    let err = c
+        .create_schedule(pb::CreateScheduleRequest {
+            name: "nightly".into(),
+            cron_expression: "0 25 * * *".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().contains(r#""25" is out of range for hour"#),
+        "{}",
+        err.message()
+    );
+    let err = c
+        .list_schedules(pb::ListSchedulesRequest {
+            status_filter: "sleeping".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("sleeping"), "{}", err.message());
     // Still serving everyone after all that.
     c.enqueue_job(enqueue("f", "[]")).await.unwrap();
 }
@@ -728,4 +751,106 @@ async fn a_malformed_message_is_refused_and_the_server_keeps_serving() {
     assert!(!err.message().is_empty());
     let mut c = ReseolioClient::new(channel);
     c.enqueue_job(enqueue("f", "[]")).await.unwrap();
+}
+
+/// The v1 schedule RPCs as a v1 client sends them (no function, no policies, limit 0): the
+/// name is the function, the defaults apply, and the answers have the v1 shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_schedule_calls_get_v1_answers() {
+    let s = start(None, 100).await;
+    let mut c = client(&s.url).await;
+    let created = c
+        .create_schedule(pb::CreateScheduleRequest {
+            name: "cleanup".into(),
+            cron_expression: "*/10 * * * *".into(),
+            timezone: "America/New_York".into(),
+            handler_options: Some(pb::JobOptions {
+                max_attempts: 2,
+                ..Default::default()
+            }),
+            args: b"[true]".to_vec(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.function, "cleanup");
+    assert_eq!(
+        (created.missed.as_str(), created.overlap.as_str()),
+        ("run_latest", "allow")
+    );
+    assert_eq!(created.status, pb::ScheduleStatus::Active as i32);
+    assert_eq!(created.handler_options.as_ref().unwrap().max_attempts, 2);
+    assert_eq!(created.next_run_at % 600_000, 0);
+    assert_eq!(created.last_run_at, 0);
+    let by_name = c
+        .get_schedule(pb::GetScheduleRequest {
+            schedule_id: "cleanup".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_name.id, created.id);
+    let paused = c
+        .pause_schedule(pb::PauseScheduleRequest {
+            schedule_id: created.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(paused.status, pb::ScheduleStatus::Paused as i32);
+    let listed = c
+        .list_schedules(pb::ListSchedulesRequest {
+            status_filter: "paused".into(),
+            limit: 0,
+            offset: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((listed.total, listed.schedules.len()), (1, 1));
+    let updated = c
+        .update_schedule(pb::UpdateScheduleRequest {
+            schedule_id: "cleanup".into(),
+            cron_expression: "0 * * * *".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.cron_expression, "0 * * * *");
+    // Absent handler options and args leave them unchanged.
+    assert_eq!(updated.handler_options.unwrap().max_attempts, 2);
+    assert_eq!(updated.args, b"[true]");
+    let job = c
+        .trigger_schedule(pb::TriggerScheduleRequest {
+            schedule_id: "cleanup".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let got = c
+        .get_job(pb::GetJobRequest { job_id: job.job_id })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (got.name.as_str(), got.args.as_slice()),
+        ("cleanup", &b"[true]"[..])
+    );
+    let deleted = c
+        .delete_schedule(pb::DeleteScheduleRequest {
+            schedule_id: "cleanup".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(deleted.success);
+    let err = c
+        .delete_schedule(pb::DeleteScheduleRequest {
+            schedule_id: "cleanup".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
 }

@@ -1,5 +1,6 @@
 //! The remote half of the Client: the same operations over the sidecar's gRPC API.
 
+mod schedules;
 mod wire;
 mod worker;
 
@@ -83,7 +84,7 @@ impl Remote {
             .enqueue_job(pb::EnqueueRequest {
                 name: name.to_string(),
                 args,
-                options: Some(wire::options(&options)?),
+                options: Some(pb::options_to_wire(&options)?),
                 idempotency_key: options.idempotency_key.clone().unwrap_or_default(),
             })
             .await

@@ -2,8 +2,7 @@
 //! caller sees exactly what an embedded one would.
 
 use reseolio_core::{
-    job::AttemptOutcome, Attempt, Backoff, ClaimedJob, EnqueueOptions, Error, ErrorKind, Job,
-    JobStatus, Result,
+    job::AttemptOutcome, Attempt, Backoff, ClaimedJob, Error, ErrorKind, Job, JobStatus, Result,
 };
 use reseolio_proto as pb;
 use tonic::{Code, Status};
@@ -115,47 +114,4 @@ pub(crate) fn attempt(a: pb::Attempt) -> Attempt {
         outcome: AttemptOutcome::parse(&a.outcome),
         error: opt_str(a.error),
     }
-}
-
-/// Engine options to wire options. A set field whose value is 0 is named in `zero_fields`, so
-/// the sidecar does not read it as "the default" (the v1 rule for zeros). Values that do not fit
-/// the wire's 32-bit fields are refused by name.
-pub(crate) fn options(o: &EnqueueOptions) -> Result<pb::JobOptions> {
-    let mut zero_fields = Vec::new();
-    let mut note_zero = |field: &str, is_zero: bool| {
-        if is_zero {
-            zero_fields.push(field.to_string());
-        }
-    };
-    note_zero("max_attempts", o.max_attempts == Some(0));
-    note_zero("initial_delay_ms", o.initial_delay_ms == Some(0));
-    note_zero("max_delay_ms", o.max_delay_ms == Some(0));
-    note_zero("timeout_ms", o.timeout_ms == Some(0));
-    note_zero("jitter", o.jitter == Some(0.0));
-    note_zero("priority", o.priority == Some(0));
-    note_zero("run_at", o.run_at_ms == Some(0));
-    note_zero("delay_ms", o.delay_ms == Some(0));
-    let int32 = |field: &str, v: Option<i64>| -> Result<i32> {
-        i32::try_from(v.unwrap_or(0)).map_err(|_| {
-            Error::invalid(format!(
-                "{field} is {}; over gRPC it must fit in 32 bits",
-                v.unwrap_or(0)
-            ))
-        })
-    };
-    Ok(pb::JobOptions {
-        max_attempts: int32("max_attempts", o.max_attempts)?,
-        backoff: o
-            .backoff
-            .map(|b| b.as_str().to_string())
-            .unwrap_or_default(),
-        initial_delay_ms: int32("initial_delay_ms", o.initial_delay_ms)?,
-        max_delay_ms: int32("max_delay_ms", o.max_delay_ms)?,
-        timeout_ms: int32("timeout_ms", o.timeout_ms)?,
-        jitter: o.jitter.unwrap_or(0.0) as f32,
-        priority: o.priority.unwrap_or(0),
-        run_at: o.run_at_ms.unwrap_or(0),
-        delay_ms: o.delay_ms.unwrap_or(0),
-        zero_fields,
-    })
 }

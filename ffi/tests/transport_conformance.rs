@@ -405,7 +405,51 @@ async fn the_only_node_leads_and_says_so(c: Client) {
     w.shutdown(Duration::from_secs(1)).await.unwrap();
 }
 
+/// Search by job id or idempotency key, with the other filters, on every transport.
+async fn list_searches_by_id_or_key(c: Client) {
+    let keyed = EnqueueOptions {
+        idempotency_key: Some("order-42".into()),
+        ..Default::default()
+    };
+    let a = c.enqueue("a", b"[]".to_vec(), keyed.clone()).await.unwrap();
+    let b = c.enqueue("b", b"[]".to_vec(), keyed).await.unwrap();
+    let other = c
+        .enqueue("a", b"[]".to_vec(), EnqueueOptions::default())
+        .await
+        .unwrap();
+    let search = |q: &str, names: Vec<String>| {
+        let c = c.clone();
+        let q = q.to_string();
+        async move {
+            let r = c
+                .list(JobListParams {
+                    search: Some(q),
+                    names,
+                    ascending: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            (
+                r.jobs.into_iter().map(|j| j.id).collect::<Vec<_>>(),
+                r.total,
+            )
+        }
+    };
+    assert_eq!(
+        search("order-42", vec![]).await,
+        (vec![a.job_id.clone(), b.job_id], 2)
+    );
+    assert_eq!(
+        search("order-42", vec!["a".into()]).await,
+        (vec![a.job_id], 1)
+    );
+    assert_eq!(search(&other.job_id, vec![]).await, (vec![other.job_id], 1));
+    assert_eq!(search("nothing", vec![]).await, (vec![], 0));
+}
+
 transport_conformance!(
+    list_searches_by_id_or_key,
     enqueue_run_and_await,
     idempotency_key_returns_the_first_job,
     failures_retry_at_once_with_zero_delay_then_die,

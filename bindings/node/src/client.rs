@@ -113,6 +113,7 @@ impl Client {
             offset: p.offset.unwrap_or(0),
             order,
             ascending: p.ascending.unwrap_or(false),
+            search: None,
         };
         let r = self.inner.list(params).await.map_err(to_js)?;
         Ok(JobPage {

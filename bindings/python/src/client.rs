@@ -104,6 +104,7 @@ impl Client {
             offset,
             order,
             ascending,
+            search: None,
         };
         let c = self.inner.clone();
         spawn(fd, id, async move {

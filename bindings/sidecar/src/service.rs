@@ -260,6 +260,7 @@ impl Reseolio for Service {
                 offset: r.offset as u32,
                 order,
                 ascending: r.ascending,
+                search: (!r.search.is_empty()).then_some(r.search),
             })
             .await
             .map_err(status)?;

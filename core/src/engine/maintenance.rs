@@ -127,6 +127,7 @@ pub(crate) async fn pass(inner: &Inner, prune: bool) -> Result<Report> {
         inner.signals.cancel_running(&r.job_id);
     }
     if !rescued.is_empty() {
+        inner.metrics.lost(rescued.len() as u64);
         inner.signals.job_available.notify_waiters();
     }
     if !dead_nodes.is_empty() {

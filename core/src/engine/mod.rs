@@ -4,10 +4,12 @@
 mod config;
 mod liveness;
 mod maintenance;
+mod metrics;
 mod relay;
 mod scheduler;
 mod schedules;
 mod signals;
+mod stats;
 mod worker;
 
 pub use config::{EngineConfig, StorageUrl};
@@ -41,6 +43,7 @@ pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     pub(crate) node_id: String,
     pub(crate) signals: Signals,
+    pub(crate) metrics: metrics::Metrics,
     closed: AtomicBool,
     /// Until when (Unix ms, by the engine's clock) this node's leader term runs, as the last
     /// election said; 0 when it does not lead. Only the leader fires schedules.
@@ -138,6 +141,7 @@ impl Engine {
             config,
             node_id: uuid::Uuid::now_v7().to_string(),
             signals: Signals::default(),
+            metrics: metrics::Metrics::default(),
             closed: AtomicBool::new(false),
             leader_until: AtomicI64::new(0),
             workers: Mutex::new(Vec::new()),
@@ -222,8 +226,11 @@ impl Engine {
                 .map_err(|e| Error::internal(format!("enqueue task failed: {e}")))??
             }
         };
-        if !handed_over && !r.deduplicated {
-            self.inner.signals.job_available.notify_waiters();
+        if !r.deduplicated {
+            self.inner.metrics.enqueued(name);
+            if !handed_over {
+                self.inner.signals.job_available.notify_waiters();
+            }
         }
         Ok(Enqueued {
             job_id: r.job_id,

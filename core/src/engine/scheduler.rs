@@ -153,6 +153,7 @@ async fn fire(inner: &Inner, s: &Schedule, now: i64) -> Result<Option<bool>> {
         return Ok(None);
     }
     if r.job_created {
+        inner.metrics.enqueued(&s.function);
         inner.signals.job_available.notify_waiters();
     }
     Ok(Some(wanted && !r.skipped_overlap))

@@ -1,6 +1,7 @@
 //! A worker: the engine-side fetcher that claims jobs into free slots, and the calls a host
 //! language's worker loop makes (poll, complete, heartbeat, shutdown).
 
+use super::metrics::Ended;
 use super::{jitter_sample, Inner};
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::{options, ClaimedJob, LeaseToken, Outcome};
@@ -98,12 +99,19 @@ impl Shared {
         engine.signals.job_available.notify_waiters();
     }
 
+    /// (jobs held, concurrency), for the slot gauges.
+    pub(crate) fn slots(&self) -> (u64, u64) {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner()).len();
+        (held as u64, self.concurrency as u64)
+    }
+
     fn names(&self) -> Vec<String> {
         self.names.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Lets go of a job: frees its slot and its cancel switch.
     fn let_go(&self, token: &LeaseToken) {
+        self.engine.metrics.forget(token);
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         if held.remove(token).is_some() {
             self.engine
@@ -371,6 +379,9 @@ async fn fetch(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 /// handed back at once rather than left to its lease.
 fn hand_over(shared: &Arc<Shared>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
     let engine = &shared.engine;
+    engine
+        .metrics
+        .claimed(&job.token, &job.name, job.run_at, engine.now_ms());
     let cancelled = engine
         .signals
         .track_running(&job.token.job_id, job.token.lease);
@@ -447,6 +458,8 @@ pub(crate) async fn complete_by_token(
             options::validate_payload("error", error.as_bytes(), limits)?
         }
     }
+    let succeeded = matches!(outcome, Outcome::Success(_));
+    let now_ms = engine.now_ms();
     let done = engine
         .store
         .job_complete(JobCompleteParams {
@@ -454,9 +467,18 @@ pub(crate) async fn complete_by_token(
             lease: token.lease,
             outcome,
             jitter_sample: jitter_sample(),
-            now_ms: engine.now_ms(),
+            now_ms,
         })
         .await?;
+    let how = if succeeded {
+        Ended::Succeeded
+    } else {
+        Ended::Failed {
+            dead: done.status == crate::job::JobStatus::Dead,
+        }
+    };
+    let function = done.job.as_ref().map(|j| j.name.as_str());
+    engine.metrics.ended(token, function, how, now_ms);
     if done.status.is_terminal() {
         engine.signals.finished(&token.job_id, done.job.as_ref());
     }

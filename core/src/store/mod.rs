@@ -40,7 +40,8 @@ pub trait Store: Send + Sync + 'static {
     /// Reads one job. NotFound if the id is unknown.
     async fn job_get(&self, params: JobGetParams) -> Result<Job>;
 
-    /// Lists jobs by filter with a total count of matches.
+    /// Lists jobs by filter with a total count of matches. `search` matches a job id or an
+    /// idempotency key exactly.
     async fn job_list(&self, params: JobListParams) -> Result<JobListResult>;
 
     /// Claims up to `limit` due jobs (PENDING or FAILED with `run_at <= now`), highest priority
@@ -70,6 +71,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes finished jobs (and their attempts) completed before a time; returns how many.
     async fn job_prune(&self, params: JobPruneParams) -> Result<u64>;
+
+    /// Jobs by status (every status) and the jobs that finished (SUCCESS, DEAD, CANCELLED) in
+    /// each bucket of a window, by their completion time. Cheap on a large table: SQLite keeps
+    /// the counts in a table maintained by triggers; the window reads the finished-jobs index.
+    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats>;
 
     /// Every attempt of a job, oldest first.
     async fn attempt_list(&self, params: AttemptListParams) -> Result<Vec<Attempt>>;

@@ -72,6 +72,8 @@ pub struct JobListParams {
     pub order: JobOrder,
     /// Oldest first when true.
     pub ascending: bool,
+    /// Only the job with this id or this idempotency key (exact match; any function).
+    pub search: Option<String>,
 }
 
 impl Default for JobListParams {
@@ -83,6 +85,115 @@ impl Default for JobListParams {
             offset: 0,
             order: JobOrder::CreatedAt,
             ascending: false,
+            search: None,
+        }
+    }
+}
+
+/// For `Engine::stats`: the throughput window and its bucket size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsParams {
+    /// How far back the throughput goes, in ms (default 15 minutes).
+    pub window_ms: i64,
+    /// The width of one throughput bucket, in ms (default 60 s).
+    pub bucket_ms: i64,
+}
+
+impl Default for StatsParams {
+    fn default() -> Self {
+        StatsParams {
+            window_ms: 15 * 60_000,
+            bucket_ms: 60_000,
+        }
+    }
+}
+
+/// For [`super::Store::job_stats`].
+#[derive(Debug, Clone, Copy)]
+pub struct JobStatsParams {
+    /// The end of the window.
+    pub now_ms: i64,
+    /// The first bucket starts at this time (aligned by the caller).
+    pub first_bucket_ms: i64,
+    /// The width of one bucket, > 0.
+    pub bucket_ms: i64,
+    /// Buckets in the window, 1 to 1440.
+    pub buckets: u32,
+}
+
+/// How many jobs are in one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusCount {
+    /// The status.
+    pub status: crate::job::JobStatus,
+    /// Jobs in it now.
+    pub count: u64,
+}
+
+/// The jobs that finished in one bucket of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThroughputBucket {
+    /// The bucket's start, Unix ms.
+    pub start_ms: i64,
+    /// Jobs that reached SUCCESS in it.
+    pub succeeded: u64,
+    /// Jobs that reached DEAD in it.
+    pub dead: u64,
+    /// Jobs that were CANCELLED in it.
+    pub cancelled: u64,
+}
+
+/// The answer of [`super::Store::job_stats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStats {
+    /// The time the figures are for.
+    pub now_ms: i64,
+    /// Every status, zeros included, in the order of [`crate::job::JobStatus::ALL`].
+    pub counts: Vec<StatusCount>,
+    /// Every bucket of the window, oldest first (an empty bucket is all zeros).
+    pub throughput: Vec<ThroughputBucket>,
+}
+
+impl JobStats {
+    /// Assembles the answer from per-status counts and per-(bucket index, status) finished
+    /// counts, so that backends differ only in their SQL.
+    pub(crate) fn assemble(
+        p: &JobStatsParams,
+        counts: impl IntoIterator<Item = (crate::job::JobStatus, u64)>,
+        finished: impl IntoIterator<Item = (i64, crate::job::JobStatus, u64)>,
+    ) -> JobStats {
+        use crate::job::JobStatus;
+        let mut by_status: std::collections::HashMap<JobStatus, u64> = Default::default();
+        for (s, n) in counts {
+            *by_status.entry(s).or_default() += n;
+        }
+        let mut throughput: Vec<ThroughputBucket> = (0..p.buckets as i64)
+            .map(|i| ThroughputBucket {
+                start_ms: p.first_bucket_ms + i * p.bucket_ms,
+                ..Default::default()
+            })
+            .collect();
+        for (b, s, n) in finished {
+            let Some(bucket) = usize::try_from(b).ok().and_then(|b| throughput.get_mut(b)) else {
+                continue;
+            };
+            match s {
+                JobStatus::Success => bucket.succeeded += n,
+                JobStatus::Dead => bucket.dead += n,
+                JobStatus::Cancelled => bucket.cancelled += n,
+                _ => {}
+            }
+        }
+        JobStats {
+            now_ms: p.now_ms,
+            counts: JobStatus::ALL
+                .iter()
+                .map(|s| StatusCount {
+                    status: *s,
+                    count: by_status.get(s).copied().unwrap_or(0),
+                })
+                .collect(),
+            throughput,
         }
     }
 }

@@ -62,3 +62,14 @@ pub(crate) fn check_list_limit(limit: u32) -> Result<()> {
     }
     Ok(())
 }
+
+/// Refuses a stats window a backend should not compute (InvalidArgument naming the value).
+pub(crate) fn check_stats(p: &super::JobStatsParams) -> Result<()> {
+    if p.bucket_ms <= 0 || p.buckets == 0 || p.buckets > 1440 {
+        return Err(Error::invalid(format!(
+            "stats need a bucket of at least 1 ms and 1 to 1440 buckets, got {} ms and {}",
+            p.bucket_ms, p.buckets
+        )));
+    }
+    Ok(())
+}

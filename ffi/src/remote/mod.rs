@@ -132,6 +132,7 @@ impl Remote {
                 }
                 .to_string(),
                 ascending: p.ascending,
+                search: p.search.unwrap_or_default(),
             })
             .await
             .map_err(wire::error)?

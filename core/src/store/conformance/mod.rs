@@ -5,7 +5,9 @@
 //! depend on the wall clock.
 
 mod schedules;
+mod stats;
 pub use schedules::*;
+pub use stats::*;
 
 use super::*;
 use crate::error::ErrorKind;
@@ -836,7 +838,9 @@ macro_rules! store_conformance_tests {
             schedule_declare_get_list_and_redeclare,
             schedule_update_pause_and_delete,
             schedule_fire_applies_once_per_tick,
-            schedule_fire_overlap_and_skipped_ticks
+            schedule_fire_overlap_and_skipped_ticks,
+            stats_follow_transitions_and_bucket_finished_jobs,
+            list_searches_by_id_or_idempotency_key
         );
     };
     ($make:expr) => {

@@ -213,14 +213,22 @@ pub(crate) async fn job_get(c: &mut PgConnection, id: &str) -> Result<Job> {
 pub(crate) async fn job_list(c: &mut PgConnection, p: JobListParams) -> Result<JobListResult> {
     let statuses: Vec<String> = p.statuses.iter().map(|s| s.as_str().to_string()).collect();
     // Filters are bound arrays; an empty one matches everything.
-    let filter = "WHERE (cardinality($1::text[]) = 0 OR status = ANY($1)) \
-                  AND (cardinality($2::text[]) = 0 OR name = ANY($2))";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM reseolio_jobs {filter}"))
-        .bind(&statuses)
-        .bind(&p.names)
-        .fetch_one(&mut *c)
-        .await
-        .map_err(map_pg)?;
+    // The search is $3 in the count and $5 in the page (after its LIMIT and OFFSET).
+    let filter = |search: u8| {
+        format!(
+            "WHERE (cardinality($1::text[]) = 0 OR status = ANY($1)) \
+             AND (cardinality($2::text[]) = 0 OR name = ANY($2)) \
+             AND (${search}::text IS NULL OR id = ${search} OR idempotency_key = ${search})"
+        )
+    };
+    let total: i64 =
+        sqlx::query_scalar(&format!("SELECT count(*) FROM reseolio_jobs {}", filter(3)))
+            .bind(&statuses)
+            .bind(&p.names)
+            .bind(&p.search)
+            .fetch_one(&mut *c)
+            .await
+            .map_err(map_pg)?;
     // Column and direction come from enums, never from the caller's text.
     let col = match p.order {
         JobOrder::CreatedAt => "created_at",
@@ -228,13 +236,15 @@ pub(crate) async fn job_list(c: &mut PgConnection, p: JobListParams) -> Result<J
     };
     let dir = if p.ascending { "ASC" } else { "DESC" };
     let rows = sqlx::query(&format!(
-        "SELECT {JOB_COLUMNS} FROM reseolio_jobs {filter} ORDER BY {col} {dir}, id {dir} \
-         LIMIT $3 OFFSET $4"
+        "SELECT {JOB_COLUMNS} FROM reseolio_jobs {} ORDER BY {col} {dir}, id {dir} \
+         LIMIT $3 OFFSET $4",
+        filter(5)
     ))
     .bind(&statuses)
     .bind(&p.names)
     .bind(p.limit as i64)
     .bind(p.offset as i64)
+    .bind(&p.search)
     .fetch_all(&mut *c)
     .await
     .map_err(map_pg)?;
@@ -774,4 +784,31 @@ pub(crate) async fn leader_resign(c: &mut PgConnection, node_id: &str) -> Result
         .await
         .map_err(map_pg)?;
     Ok(())
+}
+
+pub(crate) async fn job_stats(c: &mut PgConnection, p: JobStatsParams) -> Result<JobStats> {
+    let counts: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM reseolio_jobs GROUP BY status")
+            .fetch_all(&mut *c)
+            .await
+            .map_err(map_pg)?;
+    let counts = counts
+        .into_iter()
+        .map(|(s, n)| Ok((s.parse::<JobStatus>()?, n as u64)))
+        .collect::<Result<Vec<_>>>()?;
+    let finished: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT (completed_at - $1) / $2, status, count(*) FROM reseolio_jobs \
+         WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED') AND completed_at >= $1 \
+         GROUP BY 1, 2",
+    )
+    .bind(p.first_bucket_ms)
+    .bind(p.bucket_ms)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    let finished = finished
+        .into_iter()
+        .map(|(b, s, n)| Ok((b, s.parse::<JobStatus>()?, n as u64)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(JobStats::assemble(&p, counts, finished))
 }

@@ -107,6 +107,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX reseolio_schedules_due ON reseolio_schedules (next_run_at) WHERE status = 'ACTIVE';
     "#,
+    // 5: search by idempotency key across functions, and status filters in creation order.
+    r#"
+    CREATE INDEX reseolio_jobs_key ON reseolio_jobs (idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX reseolio_jobs_status_created ON reseolio_jobs (status, created_at);
+    "#,
 ];
 
 /// The schema version this build writes.

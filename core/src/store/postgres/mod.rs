@@ -304,6 +304,12 @@ impl Store for PostgresStore {
     async fn job_prune(&self, p: JobPruneParams) -> Result<u64> {
         in_tx!(self, |tx| jobs::job_prune(&mut tx, p).await)
     }
+    async fn job_stats(&self, p: JobStatsParams) -> Result<JobStats> {
+        rules::check_stats(&p)?;
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        jobs::job_stats(&mut c, p).await
+    }
     async fn attempt_list(&self, p: AttemptListParams) -> Result<Vec<Attempt>> {
         self.check_open()?;
         let mut c = self.pool.acquire().await.map_err(map_pg)?;

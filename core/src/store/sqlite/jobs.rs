@@ -145,13 +145,32 @@ pub(crate) fn job_list(conn: &Connection, p: JobListParams) -> Result<JobListRes
         clauses.push(format!("name IN ({marks})"));
         args.extend(p.names.iter().map(|n| Value::Text(n.clone())));
     }
+    // Without a search the filters are the count table's own columns: the total is a sum over
+    // a few rows of it instead of a count over the matching jobs.
+    let counted = if clauses.is_empty() {
+        "SELECT coalesce(sum(n), 0) FROM reseolio_job_counts".to_string()
+    } else {
+        format!(
+            "SELECT coalesce(sum(n), 0) FROM reseolio_job_counts WHERE {}",
+            clauses.join(" AND ")
+        )
+    };
+    if let Some(q) = &p.search {
+        clauses.push("(id = ? OR idempotency_key = ?)".into());
+        args.push(Value::Text(q.clone()));
+        args.push(Value::Text(q.clone()));
+    }
     let filter = if clauses.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
+    let total_sql = match p.search {
+        Some(_) => format!("SELECT count(*) FROM reseolio_jobs {filter}"),
+        None => counted,
+    };
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM reseolio_jobs {filter}"))
+        .prepare_cached(&total_sql)
         .and_then(|mut s| s.query_row(params_from_iter(args.iter()), |r| r.get(0)))
         .map_err(map_sqlite)?;
     let col = match p.order {
@@ -674,4 +693,40 @@ pub(crate) fn leader_resign(conn: &Connection, node_id: &str) -> Result<()> {
         .and_then(|mut s| s.execute([node_id]))
         .map_err(map_sqlite)?;
     Ok(())
+}
+
+pub(crate) fn job_stats(conn: &Connection, p: JobStatsParams) -> Result<JobStats> {
+    let counts = conn
+        .prepare_cached("SELECT status, sum(n) FROM reseolio_job_counts GROUP BY status")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(map_sqlite)?
+        .into_iter()
+        .map(|(s, n)| Ok((s.parse::<JobStatus>()?, n.max(0) as u64)))
+        .collect::<Result<Vec<_>>>()?;
+    // The status condition repeats the finished-jobs index's own, so that index serves the
+    // range: only the window's rows are read.
+    let finished = conn
+        .prepare_cached(
+            "SELECT (completed_at - ?1) / ?2, status, count(*) FROM reseolio_jobs \
+             WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED') AND completed_at >= ?1 \
+             GROUP BY 1, 2",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![p.first_bucket_ms, p.bucket_ms], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(map_sqlite)?
+        .into_iter()
+        .map(|(b, s, n)| Ok((b, s.parse::<JobStatus>()?, n as u64)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(JobStats::assemble(&p, counts, finished))
 }

@@ -227,6 +227,10 @@ impl Store for SqliteStore {
     async fn job_prune(&self, p: JobPruneParams) -> Result<u64> {
         self.writer.write(move |c| jobs::job_prune(c, p)).await
     }
+    async fn job_stats(&self, p: JobStatsParams) -> Result<JobStats> {
+        rules::check_stats(&p)?;
+        self.read(move |c| jobs::job_stats(c, p)).await
+    }
     async fn attempt_list(&self, p: AttemptListParams) -> Result<Vec<Attempt>> {
         self.read(move |c| jobs::attempt_list(c, p)).await
     }

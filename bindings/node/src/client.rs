@@ -5,6 +5,7 @@ use crate::convert::{
     self, Attempt, ConnectOptions, Enqueued, Job, JobOptions, JobPage, LeaderInfo,
 };
 use crate::error::{invalid, to_js};
+use crate::schedules::{Schedule, ScheduleChange, ScheduleListParams, SchedulePage, ScheduleSpec};
 use crate::worker::Worker;
 use napi_derive::napi;
 use reseolio_ffi::{JobListParams, JobOrder};
@@ -158,6 +159,111 @@ impl Client {
     #[napi]
     pub async fn leader(&self) -> napi::Result<LeaderInfo> {
         Ok(self.inner.leader().await.map_err(to_js)?.into())
+    }
+
+    /// Declares a schedule: creates it, or updates the one of that name (re-declaring at every
+    /// start is idempotent: the id, the status and, while the expression and zone are unchanged,
+    /// the next tick are kept). Rejects with INVALID_ARGUMENT naming the field and the token
+    /// that is wrong (the expression, the zone, a policy, a job option); nothing is stored then.
+    #[napi]
+    pub async fn schedule_declare(&self, spec: ScheduleSpec) -> napi::Result<Schedule> {
+        let spec = spec.into_ffi()?;
+        Ok(self
+            .inner
+            .schedule_declare(spec)
+            .await
+            .map_err(to_js)?
+            .into())
+    }
+
+    /// The schedule with that id or name; NOT_FOUND names it.
+    #[napi]
+    pub async fn schedule_get(&self, id_or_name: String) -> napi::Result<Schedule> {
+        Ok(self
+            .inner
+            .schedule_get(&id_or_name)
+            .await
+            .map_err(to_js)?
+            .into())
+    }
+
+    /// A page of schedules in name order, and how many match in all. INVALID_ARGUMENT for a
+    /// limit outside 1 to 1000 or an unknown status.
+    #[napi]
+    pub async fn schedule_list(
+        &self,
+        params: Option<ScheduleListParams>,
+    ) -> napi::Result<SchedulePage> {
+        let params = match params {
+            Some(p) => p.into_ffi()?,
+            None => Default::default(),
+        };
+        Ok(self
+            .inner
+            .schedule_list(params)
+            .await
+            .map_err(to_js)?
+            .into())
+    }
+
+    /// Changes a schedule (absent fields are kept; `options` replace the job options whole; a
+    /// new expression or zone starts from the first tick after now). NOT_FOUND;
+    /// INVALID_ARGUMENT as `scheduleDeclare`, nothing changed then.
+    #[napi]
+    pub async fn schedule_update(
+        &self,
+        id_or_name: String,
+        change: ScheduleChange,
+    ) -> napi::Result<Schedule> {
+        let change = change.into_ffi()?;
+        Ok(self
+            .inner
+            .schedule_update(&id_or_name, change)
+            .await
+            .map_err(to_js)?
+            .into())
+    }
+
+    /// Pauses a schedule (no tick fires until it is resumed); NOT_FOUND.
+    #[napi]
+    pub async fn schedule_pause(&self, id_or_name: String) -> napi::Result<Schedule> {
+        Ok(self
+            .inner
+            .schedule_pause(&id_or_name)
+            .await
+            .map_err(to_js)?
+            .into())
+    }
+
+    /// Resumes a schedule from the first tick after now; NOT_FOUND.
+    #[napi]
+    pub async fn schedule_resume(&self, id_or_name: String) -> napi::Result<Schedule> {
+        Ok(self
+            .inner
+            .schedule_resume(&id_or_name)
+            .await
+            .map_err(to_js)?
+            .into())
+    }
+
+    /// Deletes a schedule (the jobs it started stay); NOT_FOUND.
+    #[napi]
+    pub async fn schedule_delete(&self, id_or_name: String) -> napi::Result<()> {
+        self.inner.schedule_delete(&id_or_name).await.map_err(to_js)
+    }
+
+    /// Starts a job of the schedule now, with its args and options (paused or not); NOT_FOUND.
+    #[napi]
+    pub async fn schedule_trigger(&self, id_or_name: String) -> napi::Result<Enqueued> {
+        let e = self
+            .inner
+            .schedule_trigger(&id_or_name)
+            .await
+            .map_err(to_js)?;
+        Ok(Enqueued {
+            job_id: e.job_id,
+            deduplicated: e.deduplicated,
+        })
     }
 
     /// Starts a worker for the given function names.

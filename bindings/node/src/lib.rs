@@ -16,6 +16,7 @@
 mod client;
 mod convert;
 mod error;
+mod schedules;
 mod worker;
 
 /// The version of the engine inside this addon.

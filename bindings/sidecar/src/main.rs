@@ -1,4 +1,7 @@
-//! `reseolio`: the engine as a sidecar serving the gRPC API to workers in other processes.
+//! `reseolio`: the engine as a sidecar serving the gRPC API to workers in other processes, and
+//! the operator commands (`jobs`, `schedules`, `stats`, `migrate`, `ui`; see `cli/`).
+
+mod cli;
 
 use clap::{Parser, Subcommand};
 use reseolio_core::{Engine, EngineConfig};
@@ -10,11 +13,14 @@ use std::time::Duration;
 #[command(
     name = "reseolio",
     version,
-    about = "Durable jobs: the Reseolio engine served over gRPC (reseolio v1 API).",
+    about = "Durable jobs: the Reseolio engine served over gRPC (reseolio v1 API), and the commands to inspect and steer it.",
     long_about = "Runs the Reseolio engine on a storage URL and serves the gRPC API (reseolio v1, \
                   with grpc.health.v1 health checking and server reflection) to workers and \
                   clients in other processes. `reseolio` and `reseolio serve` are the same. \
-                  SIGTERM or SIGINT stops gracefully; a second signal exits at once."
+                  SIGTERM or SIGINT stops gracefully; a second signal exits at once. \
+                  The other commands inspect and steer the jobs and schedules of a database; \
+                  they exit 0 when done, 1 on an unexpected failure, 2 for bad input, 3 when \
+                  something is not found, 4 on a conflict, 5 when the storage is unavailable."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,6 +33,22 @@ struct Cli {
 enum Command {
     /// Serve the gRPC API (the default).
     Serve(ServeArgs),
+    /// List, show, retry and cancel jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: cli::JobsCommand,
+    },
+    /// List, show, pause, resume, trigger and delete schedules.
+    Schedules {
+        #[command(subcommand)]
+        command: cli::SchedulesCommand,
+    },
+    /// Jobs by status, recent throughput, schedules and the leader.
+    Stats(cli::StatsArgs),
+    /// Create the database if needed and bring its schema up to date.
+    Migrate(cli::DbArgs),
+    /// Serve the web dashboard on 127.0.0.1:7780.
+    Ui(cli::UiArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -49,15 +71,19 @@ struct ServeArgs {
     /// Seconds a graceful stop waits for jobs in flight before handing them back.
     #[arg(long, env = "RESEOLIO_SHUTDOWN_GRACE", default_value_t = 30)]
     shutdown_grace: u64,
+    /// Also serve the dashboard and /metrics over HTTP on this address (off unless set; any
+    /// address but a loopback one needs --http-token).
+    #[arg(long, env = "RESEOLIO_HTTP_ADDR")]
+    http_addr: Option<SocketAddr>,
+    /// The token the dashboard and /metrics require (Authorization: Bearer).
+    #[arg(long, env = "RESEOLIO_HTTP_TOKEN", hide_env_values = true)]
+    http_token: Option<String>,
+    /// Serve the dashboard read-only: every action is refused.
+    #[arg(long, env = "RESEOLIO_HTTP_READ_ONLY")]
+    http_read_only: bool,
 }
 
-fn storage_url(db: &str) -> String {
-    if db.contains("://") || db.starts_with("sqlite:") {
-        db.to_string()
-    } else {
-        format!("sqlite://{db}")
-    }
-}
+use cli::storage_url;
 
 async fn run(args: ServeArgs) -> Result<(), String> {
     if args.poll_interval == 0 {
@@ -75,6 +101,24 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     )
     .await
     .map_err(|e| format!("cannot open storage '{}': {}", args.db, e.message()))?;
+    let http = match args.http_addr {
+        None => None,
+        Some(addr) => {
+            let config = reseolio_dashboard::DashboardConfig {
+                addr,
+                token: args.http_token.clone().filter(|t| !t.is_empty()),
+                read_only: args.http_read_only,
+            };
+            let serving = reseolio_dashboard::serve(engine.clone(), config)
+                .await
+                .map_err(|e| format!("cannot serve the dashboard on {addr}: {}", e.message()))?;
+            eprintln!(
+                "reseolio dashboard and /metrics on http://{}",
+                serving.local_addr()
+            );
+            Some(serving)
+        }
+    };
     let serving = serve(
         engine.clone(),
         ServeConfig {
@@ -100,19 +144,22 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         std::process::exit(130);
     });
     serving.stop().await.map_err(|e| e.message().to_string())?;
+    if let Some(http) = http {
+        let _ = http.shutdown().await;
+    }
     engine.shutdown().await;
     eprintln!("reseolio stopped");
     Ok(())
 }
 
 /// SIGTERM and SIGINT, listened for from creation on.
-struct Signals {
+pub(crate) struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
 }
 
 impl Signals {
-    fn new() -> std::io::Result<Signals> {
+    pub(crate) fn new() -> std::io::Result<Signals> {
         use tokio::signal::unix::{signal, SignalKind};
         Ok(Signals {
             term: signal(SignalKind::terminate())?,
@@ -120,7 +167,7 @@ impl Signals {
         })
     }
 
-    async fn next(&mut self) {
+    pub(crate) async fn next(&mut self) {
         tokio::select! {
             _ = self.term.recv() => {}
             _ = self.int.recv() => {}
@@ -137,16 +184,28 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
-    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("start the runtime");
-    if let Err(e) = runtime.block_on(run(args)) {
-        eprintln!("reseolio: {e}");
-        std::process::exit(2);
+    let outcome = runtime.block_on(async move {
+        match cli.command {
+            None => run(cli.serve).await.map_err(serve_failure),
+            Some(Command::Serve(args)) => run(args).await.map_err(serve_failure),
+            Some(Command::Jobs { command }) => cli::jobs::run(command).await,
+            Some(Command::Schedules { command }) => cli::schedules::run(command).await,
+            Some(Command::Stats(args)) => cli::stats::run(args).await,
+            Some(Command::Migrate(args)) => cli::migrate(args).await,
+            Some(Command::Ui(args)) => cli::ui::run(args).await,
+        }
+    });
+    if let Err(f) = outcome {
+        eprintln!("reseolio: {}", f.message);
+        std::process::exit(f.code);
     }
+}
+
+/// The sidecar's own failures (it cannot start) exit 2, as they always have.
+fn serve_failure(message: String) -> cli::Failure {
+    cli::Failure { message, code: 2 }
 }

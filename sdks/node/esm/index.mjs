@@ -5,6 +5,7 @@ import cjs from '../dist/index.js';
 export const {
   Reseolio,
   JobHandle,
+  ScheduleHandle,
   currentJob,
   jobContext,
   AlreadyExistsError,

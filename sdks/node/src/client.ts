@@ -4,6 +4,19 @@ import { AlreadyExistsError, call, InvalidArgumentError, ReseolioError, type Err
 import { JobHandle, toAttempt, toJob, type Attempt, type ClaimedJob, type Job, type JobStatus } from './job';
 import { native, type NativeClient, type NativeTask } from './native';
 import { looksLikeJobOptions, toNativeOptions, type DurableOptions, type JobOptions } from './options';
+import {
+  ScheduleHandle,
+  scheduleJobOptions,
+  scheduleMethods,
+  toNativeChange,
+  toNativeSpec,
+  toSchedule,
+  type ListSchedulesOptions,
+  type Schedule,
+  type ScheduleMethods,
+  type ScheduleOptions,
+  type ScheduleUpdate,
+} from './schedules';
 import { WorkerLoop, type AnyHandler } from './worker';
 
 export interface ReseolioConfig {
@@ -37,8 +50,12 @@ export interface ReseolioConfig {
 /** The handler's own result, unwrapped from a Promise. */
 type ResultOf<F> = F extends (...args: never[]) => infer R ? Awaited<R> : never;
 
-/** A durable function: calling it writes a job and resolves to its handle once the job is durable. */
-export interface DurableFunction<TArgs extends unknown[], TResult> {
+/**
+ * A durable function: calling it writes a job and resolves to its handle once the job is durable.
+ * Its schedule methods (`schedule`, `everyMinute`, `hourly`, `daily`, `weekly`) declare cron
+ * schedules that start its jobs.
+ */
+export interface DurableFunction<TArgs extends unknown[], TResult> extends ScheduleMethods<TArgs, TResult> {
   (...args: TArgs): Promise<JobHandle<TResult>>;
   /** The published 0.1.x form: a trailing plain object of job options (see `looksLikeJobOptions`). */
   (...args: [...TArgs, JobOptions]): Promise<JobHandle<TResult>>;
@@ -132,6 +149,8 @@ export class Reseolio extends EventEmitter {
   readonly #graceMs: number;
   readonly #connect: { pollIntervalMs?: number; token?: string };
   readonly #handlers = new Map<string, AnyHandler>();
+  /** The options of each durable function: the defaults of its schedules' job options too. */
+  readonly #defaults = new Map<string, DurableOptions>();
   #client: Promise<NativeClient> | undefined;
   #loops: WorkerLoop[] = [];
   #started = false;
@@ -245,6 +264,8 @@ export class Reseolio extends EventEmitter {
     if (this.#handlers.has(name)) throw new AlreadyExistsError(`a durable function named '${name}' is already declared on this client`);
     toNativeOptions(options, 'durable');
     this.#handlers.set(name, handler);
+    const defaults = Object.freeze({ ...options });
+    this.#defaults.set(name, defaults);
     if (this.#started) {
       void this.#startWorker([name]).catch((e: unknown) => this.emit('worker:error', e instanceof Error ? e : new Error(String(e))));
     }
@@ -261,13 +282,14 @@ export class Reseolio extends EventEmitter {
     }) as unknown as DurableFunction<Args, Result>;
     Object.defineProperties(fn, {
       functionName: { value: name, enumerable: true },
-      options: { value: Object.freeze({ ...options }), enumerable: true },
+      options: { value: defaults, enumerable: true },
       withOptions: {
         value: (perCall: JobOptions) => {
           toNativeOptions(perCall);
           return (...args: Args) => enqueueWith(args, perCall);
         },
       },
+      ...scheduleMethods((opts, args) => this.schedule(name, opts as ScheduleOptions, ...args)),
     });
     return fn;
   }
@@ -334,6 +356,83 @@ export class Reseolio extends EventEmitter {
       expiresAt: n.expiresAt ?? null,
       isLeader: n.isLeader,
     };
+  }
+
+  /**
+   * Declares a schedule of the durable function `functionName` (the published 0.1.x client form;
+   * `fn.schedule(options)` is the same on a durable function): creates it, or updates the one of
+   * that name, keeping its id and status. `handlerOptions` are layered over the function's options
+   * when it is declared on this client. Rejects with INVALID_ARGUMENT naming what is wrong (for an
+   * expression, the token and the field: `"61" is out of range for minute (0-59)`; for a zone,
+   * the zone); nothing is stored then.
+   */
+  async schedule(functionName: string, options: ScheduleOptions, ...args: unknown[]): Promise<ScheduleHandle> {
+    const spec = toNativeSpec(functionName, this.#defaults.get(functionName), options, args);
+    const c = await this.native();
+    const s = await call(c.scheduleDeclare(spec));
+    return new ScheduleHandle(s.id, s.name, s.function, this);
+  }
+
+  /** The schedule with that id or name; NOT_FOUND names it. */
+  async getSchedule(idOrName: string): Promise<Schedule> {
+    const c = await this.native();
+    return toSchedule(await call(c.scheduleGet(idOrName)));
+  }
+
+  /** A page of schedules in name order, and how many match in all. */
+  async listSchedules(options: ListSchedulesOptions = {}): Promise<{ schedules: Schedule[]; total: number }> {
+    const params: Parameters<NativeClient['scheduleList']>[0] = {};
+    if (options.status !== undefined) params.status = options.status;
+    if (options.limit !== undefined) params.limit = options.limit;
+    if (options.offset !== undefined) params.offset = options.offset;
+    const c = await this.native();
+    const r = await call(c.scheduleList(params));
+    return { schedules: r.schedules.map(toSchedule), total: r.total };
+  }
+
+  /**
+   * Changes a schedule by id or name (see `ScheduleUpdate`); resolves to it as changed. With
+   * `handlerOptions`, reads it first to layer them over its function's options.
+   */
+  async updateSchedule(idOrName: string, change: ScheduleUpdate): Promise<Schedule> {
+    const native = toNativeChange(change);
+    const c = await this.native();
+    if (native.options !== undefined) {
+      const fn = (await call(c.scheduleGet(idOrName))).function;
+      native.options = scheduleJobOptions(this.#defaults.get(fn), change.handlerOptions);
+    }
+    return toSchedule(await call(c.scheduleUpdate(idOrName, native)));
+  }
+
+  /** Pauses a schedule by id or name: no tick fires until it is resumed. */
+  async pauseSchedule(idOrName: string): Promise<Schedule> {
+    const c = await this.native();
+    return toSchedule(await call(c.schedulePause(idOrName)));
+  }
+
+  /** Resumes a schedule by id or name from the first tick after now. */
+  async resumeSchedule(idOrName: string): Promise<Schedule> {
+    const c = await this.native();
+    return toSchedule(await call(c.scheduleResume(idOrName)));
+  }
+
+  /** Deletes a schedule by id or name (its jobs stay): true, or false when there was none. */
+  async deleteSchedule(idOrName: string): Promise<boolean> {
+    const c = await this.native();
+    try {
+      await call(c.scheduleDelete(idOrName));
+      return true;
+    } catch (e) {
+      if (e instanceof ReseolioError && e.code === 'NOT_FOUND') return false;
+      throw e;
+    }
+  }
+
+  /** Starts a job of a schedule now, outside its ticks, with its args and options. */
+  async triggerSchedule<T = unknown>(idOrName: string): Promise<JobHandle<T>> {
+    const c = await this.native();
+    const r = await call(c.scheduleTrigger(idOrName));
+    return new JobHandle<T>(r.jobId, this);
   }
 
   /** A page of jobs, newest first unless `ascending`, and how many match in all. */

@@ -8,6 +8,22 @@ export type { DurableFunction, LeaderInfo, ListJobsOptions, ReseolioConfig, Rese
 export { JobHandle } from './job';
 export type { Attempt, ClaimedJob, Job, JobStatus } from './job';
 export type { BackoffStrategy, DurableOptions, JobOptions } from './options';
+export { ScheduleHandle } from './schedules';
+export type {
+  ListSchedulesOptions,
+  MissedPolicy,
+  OverlapPolicy,
+  Schedule,
+  ScheduleArgs,
+  ScheduleDeclaration,
+  ScheduleMethods,
+  ScheduleOptions,
+  ScheduleSettings,
+  ScheduleStatus,
+  ScheduleUpdate,
+  ShortcutOptions,
+  ShortcutRest,
+} from './schedules';
 export { currentJob, jobContext } from './context';
 export type { JobContext } from './context';
 export {

@@ -83,6 +83,68 @@ export interface NativeListParams {
   ascending?: boolean;
 }
 
+/** What `scheduleDeclare` takes; absent fields take the engine's defaults. */
+export interface NativeScheduleSpec {
+  /** Absent or empty: the function's name. */
+  name?: string;
+  function: string;
+  cron: string;
+  /** Absent: UTC. */
+  timezone?: string;
+  /** The UTF-8 JSON array of the jobs' arguments; absent: `[]`. */
+  args?: string;
+  /** Retries, timeout and priority only. */
+  options?: NativeJobOptions;
+  /** `run_latest` (default) or `skip`. */
+  missed?: string;
+  /** `allow` (default) or `skip`. */
+  overlap?: string;
+}
+
+/** What `scheduleUpdate` takes: absent fields are kept; `options` replace the job options whole. */
+export interface NativeScheduleChange {
+  cron?: string;
+  timezone?: string;
+  args?: string;
+  options?: NativeJobOptions;
+  missed?: string;
+  overlap?: string;
+}
+
+/** A schedule as stored; the job options are absent where the engine's defaults apply. */
+export interface NativeSchedule {
+  id: string;
+  name: string;
+  function: string;
+  cron: string;
+  timezone: string;
+  /** `ACTIVE` or `PAUSED`. */
+  status: string;
+  missed: string;
+  overlap: string;
+  nextRunAt: number;
+  lastRunAt?: number | null;
+  lastJobId?: string | null;
+  createdAt: number;
+  updatedAt: number;
+  maxAttempts?: number | null;
+  backoff?: string | null;
+  initialDelayMs?: number | null;
+  maxDelayMs?: number | null;
+  jitter?: number | null;
+  timeoutMs?: number | null;
+  priority?: number | null;
+  args: Buffer;
+}
+
+export interface NativeScheduleListParams {
+  /** `ACTIVE` or `PAUSED`, any case; absent for both. */
+  status?: string;
+  /** 1 to 1000 (default 100). */
+  limit?: number;
+  offset?: number;
+}
+
 export interface NativeTask {
   readonly jobId: string;
   readonly token: string;
@@ -114,6 +176,14 @@ export interface NativeClient {
   retry(jobId: string): Promise<NativeJob>;
   awaitResult(jobId: string, timeoutMs?: number | null): Promise<NativeJob>;
   leader(): Promise<NativeLeaderInfo>;
+  scheduleDeclare(spec: NativeScheduleSpec): Promise<NativeSchedule>;
+  scheduleGet(idOrName: string): Promise<NativeSchedule>;
+  scheduleList(params?: NativeScheduleListParams): Promise<{ schedules: NativeSchedule[]; total: number }>;
+  scheduleUpdate(idOrName: string, change: NativeScheduleChange): Promise<NativeSchedule>;
+  schedulePause(idOrName: string): Promise<NativeSchedule>;
+  scheduleResume(idOrName: string): Promise<NativeSchedule>;
+  scheduleDelete(idOrName: string): Promise<void>;
+  scheduleTrigger(idOrName: string): Promise<{ jobId: string; deduplicated: boolean }>;
   worker(names: string[], concurrency: number): Promise<NativeWorker>;
   close(): Promise<void>;
 }
@@ -126,7 +196,26 @@ export interface NativeAddon {
 /** The names the addon must export, checked by the tests against the loaded addon. */
 export const NATIVE_SURFACE = {
   addon: ['version', 'connect'],
-  Client: ['enqueue', 'get', 'list', 'attempts', 'cancel', 'retry', 'awaitResult', 'leader', 'worker', 'close'],
+  Client: [
+    'enqueue',
+    'get',
+    'list',
+    'attempts',
+    'cancel',
+    'retry',
+    'awaitResult',
+    'leader',
+    'scheduleDeclare',
+    'scheduleGet',
+    'scheduleList',
+    'scheduleUpdate',
+    'schedulePause',
+    'scheduleResume',
+    'scheduleDelete',
+    'scheduleTrigger',
+    'worker',
+    'close',
+  ],
   Worker: ['poll', 'pollMany', 'complete', 'heartbeat', 'shutdown'],
   Task: ['jobId', 'token', 'name', 'args', 'attempt', 'maxAttempts', 'timeoutMs', 'deadlineMs', 'createdAt', 'isCancelled'],
 } as const;

@@ -25,9 +25,12 @@ mod api;
 mod assets;
 mod error;
 pub mod json;
+mod operator;
 mod query;
 mod router;
 mod security;
+
+pub use operator::{open_operator_engine, storage_url};
 
 use reseolio_core::{Engine, Error, ErrorKind, Result};
 use std::net::{Ipv4Addr, SocketAddr};

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod client;
+pub mod dashboard;
 mod remote;
 mod runtime;
 mod worker;

@@ -12,6 +12,7 @@
 
 use crate::convert::{Attempt, Job, LeaderInfo};
 use crate::error::to_py;
+use crate::schedules::Schedule;
 use crate::worker::{Task, Worker};
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
@@ -29,6 +30,8 @@ pub(crate) enum Value {
     Jobs(Vec<reseolio_ffi::Job>, u64),
     Attempts(Vec<reseolio_ffi::Attempt>),
     Leader(reseolio_ffi::LeaderInfo),
+    Schedule(reseolio_ffi::Schedule),
+    Schedules(Vec<reseolio_ffi::Schedule>, u64),
     Worker(reseolio_ffi::ClientWorker),
     Task(reseolio_ffi::ClientTask),
 }
@@ -102,6 +105,11 @@ fn to_object(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
             .collect::<Vec<_>>()
             .into_py_any(py),
         Value::Leader(i) => LeaderInfo::from(i).into_py_any(py),
+        Value::Schedule(s) => Schedule::from(s).into_py_any(py),
+        Value::Schedules(schedules, total) => {
+            let schedules: Vec<Schedule> = schedules.into_iter().map(Schedule::from).collect();
+            (schedules, total).into_py_any(py)
+        }
         Value::Worker(w) => Worker::new(w).into_py_any(py),
         Value::Task(t) => Task::new(t).into_py_any(py),
     }

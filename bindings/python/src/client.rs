@@ -5,6 +5,7 @@
 use crate::bridge::{spawn, Value};
 use crate::convert;
 use crate::error::to_py;
+use crate::schedules::{self, Op};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use reseolio_ffi::{ConnectOptions, Error, JobListParams, JobOrder};
@@ -156,6 +157,99 @@ impl Client {
     fn leader(&self, fd: i32, id: u64) {
         let c = self.inner.clone();
         spawn(fd, id, async move { Ok(Value::Leader(c.leader().await?)) });
+    }
+
+    /// Declares a schedule (creates it, or updates the one of that name); resolves to a
+    /// `Schedule`. `name` "" is the function's name, `timezone` None is UTC, `args` b"" is `[]`,
+    /// `missed` "run_latest" | "skip", `overlap` "allow" | "skip" ("" is the default).
+    #[allow(clippy::too_many_arguments)]
+    fn schedule_declare(
+        &self,
+        fd: i32,
+        id: u64,
+        name: String,
+        function: String,
+        cron: String,
+        timezone: Option<String>,
+        args: Vec<u8>,
+        options: Option<&Bound<'_, PyDict>>,
+        missed: String,
+        overlap: String,
+    ) -> PyResult<()> {
+        let d = schedules::Declare {
+            name,
+            function,
+            cron,
+            timezone,
+            args,
+            options,
+            missed,
+            overlap,
+        };
+        schedules::declare(&self.inner, fd, id, d)
+    }
+
+    /// Resolves to the `Schedule` with that id or name; NotFoundError names it.
+    fn schedule_get(&self, fd: i32, id: u64, id_or_name: String) {
+        schedules::by_key(&self.inner, fd, id, id_or_name, Op::Get);
+    }
+
+    /// Resolves to `(schedules, total)`, ordered by name; `status` None lists all.
+    fn schedule_list(
+        &self,
+        fd: i32,
+        id: u64,
+        status: Option<String>,
+        limit: u32,
+        offset: u32,
+    ) -> PyResult<()> {
+        schedules::list(&self.inner, fd, id, status, limit, offset)
+    }
+
+    /// Changes a schedule (None keeps a value; `options` replace the job options whole);
+    /// resolves to the changed `Schedule`.
+    #[allow(clippy::too_many_arguments)]
+    fn schedule_update(
+        &self,
+        fd: i32,
+        id: u64,
+        id_or_name: String,
+        cron: Option<String>,
+        timezone: Option<String>,
+        args: Option<Vec<u8>>,
+        options: Option<&Bound<'_, PyDict>>,
+        missed: Option<String>,
+        overlap: Option<String>,
+    ) -> PyResult<()> {
+        let u = schedules::Update {
+            cron,
+            timezone,
+            args,
+            options,
+            missed,
+            overlap,
+        };
+        schedules::update(&self.inner, fd, id, id_or_name, u)
+    }
+
+    /// Resolves to the paused `Schedule`.
+    fn schedule_pause(&self, fd: i32, id: u64, id_or_name: String) {
+        schedules::by_key(&self.inner, fd, id, id_or_name, Op::Pause);
+    }
+
+    /// Resolves to the resumed `Schedule` (from the first tick after now).
+    fn schedule_resume(&self, fd: i32, id: u64, id_or_name: String) {
+        schedules::by_key(&self.inner, fd, id, id_or_name, Op::Resume);
+    }
+
+    /// Resolves to None once the schedule is deleted (its jobs stay).
+    fn schedule_delete(&self, fd: i32, id: u64, id_or_name: String) {
+        schedules::by_key(&self.inner, fd, id, id_or_name, Op::Delete);
+    }
+
+    /// Starts a job of the schedule now; resolves to `(job_id, deduplicated)`.
+    fn schedule_trigger(&self, fd: i32, id: u64, id_or_name: String) {
+        schedules::by_key(&self.inner, fd, id, id_or_name, Op::Trigger);
     }
 
     /// Starts a worker; resolves to a `Worker`.

@@ -9,6 +9,7 @@ mod bridge;
 mod client;
 mod convert;
 mod error;
+mod schedules;
 mod worker;
 
 use pyo3::prelude::*;
@@ -19,6 +20,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::Job>()?;
     m.add_class::<convert::Attempt>()?;
     m.add_class::<convert::LeaderInfo>()?;
+    m.add_class::<schedules::Schedule>()?;
     m.add_class::<worker::Worker>()?;
     m.add_class::<worker::Task>()?;
     m.add_function(wrap_pyfunction!(bridge::drain, m)?)?;

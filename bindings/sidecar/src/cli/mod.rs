@@ -17,7 +17,7 @@ pub use schedules::SchedulesCommand;
 pub use stats::StatsArgs;
 pub use ui::UiArgs;
 
-use reseolio_core::{Engine, EngineConfig, Error, ErrorKind};
+use reseolio_core::{Engine, Error, ErrorKind};
 
 /// Where the commands find the jobs, and how they answer.
 #[derive(clap::Args, Debug, Clone)]
@@ -55,47 +55,14 @@ impl From<Error> for Failure {
     }
 }
 
-/// A storage argument as a URL: a bare path is a SQLite file.
-pub fn storage_url(db: &str) -> String {
-    if db.contains("://") || db.starts_with("sqlite:") {
-        db.to_string()
-    } else {
-        format!("sqlite://{db}")
-    }
-}
+pub use reseolio_dashboard::storage_url;
 
-/// Opens the engine of a command. Only `migrate` may create a database: for the others a SQLite
-/// path that names no file is refused, so that a typo does not leave an empty database behind.
+/// Opens the engine of a command (see [`reseolio_dashboard::open_operator_engine`]): no
+/// maintenance, and only `migrate` may create a database.
 pub async fn open(db: &str, create: bool) -> Result<Engine, Failure> {
-    let url = storage_url(db);
-    if !create {
-        if let Some(path) = sqlite_path(&url) {
-            if !std::path::Path::new(path).exists() {
-                return Err(Failure {
-                    message: format!(
-                        "no database at '{path}' (create one with: reseolio migrate --db {db})"
-                    ),
-                    code: 2,
-                });
-            }
-        }
-    }
-    let config = EngineConfig {
-        maintenance: false,
-        ..Default::default()
-    };
-    Engine::open_async(&url, config).await.map_err(|e| {
-        let mut f = Failure::from(e);
-        f.message = format!("cannot open storage '{db}': {}", f.message);
-        f
-    })
-}
-
-/// The file of a `sqlite://` URL (None for memory or another backend).
-fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://")?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && path != ":memory:").then_some(path)
+    reseolio_dashboard::open_operator_engine(db, create)
+        .await
+        .map_err(Failure::from)
 }
 
 /// `reseolio migrate`: creates the database if needed and brings its schema up to date.

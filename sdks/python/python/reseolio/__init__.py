@@ -22,6 +22,7 @@ from .errors import (
 )
 from .handle import JobHandle
 from .leader import LeaderInfo
+from .schedules import Schedule, ScheduleHandle, ScheduleOptions, SchedulePage
 
 __all__ = [
     "AlreadyExistsError",
@@ -41,6 +42,10 @@ __all__ = [
     "NotFoundError",
     "Reseolio",
     "ReseolioError",
+    "Schedule",
+    "ScheduleHandle",
+    "ScheduleOptions",
+    "SchedulePage",
     "ShutDownError",
     "TimeoutError",
     "UnavailableError",

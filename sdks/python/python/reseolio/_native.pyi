@@ -47,6 +47,30 @@ class LeaderInfo:
     expires_at: Optional[int]
     is_leader: bool
 
+class Schedule:
+    id: str
+    name: str
+    function: str
+    cron: str
+    timezone: str
+    status: str
+    missed: str
+    overlap: str
+    next_run_at: int
+    last_run_at: Optional[int]
+    last_job_id: Optional[str]
+    created_at: int
+    updated_at: int
+    max_attempts: Optional[int]
+    backoff: Optional[str]
+    initial_delay_ms: Optional[int]
+    max_delay_ms: Optional[int]
+    jitter: Optional[float]
+    timeout_ms: Optional[int]
+    priority: Optional[int]
+    @property
+    def args(self) -> bytes: ...
+
 class Task:
     @property
     def job_id(self) -> str: ...
@@ -112,6 +136,39 @@ class Client:
     def retry(self, fd: int, id: int, job_id: str) -> None: ...
     def await_result(self, fd: int, id: int, job_id: str, timeout: Optional[float] = None) -> None: ...
     def leader(self, fd: int, id: int) -> None: ...
+    def schedule_declare(
+        self,
+        fd: int,
+        id: int,
+        name: str,
+        function: str,
+        cron: str,
+        timezone: Optional[str],
+        args: bytes,
+        options: Optional[Dict[str, Any]],
+        missed: str,
+        overlap: str,
+    ) -> None: ...
+    def schedule_get(self, fd: int, id: int, id_or_name: str) -> None: ...
+    def schedule_list(
+        self, fd: int, id: int, status: Optional[str], limit: int, offset: int
+    ) -> None: ...
+    def schedule_update(
+        self,
+        fd: int,
+        id: int,
+        id_or_name: str,
+        cron: Optional[str],
+        timezone: Optional[str],
+        args: Optional[bytes],
+        options: Optional[Dict[str, Any]],
+        missed: Optional[str],
+        overlap: Optional[str],
+    ) -> None: ...
+    def schedule_pause(self, fd: int, id: int, id_or_name: str) -> None: ...
+    def schedule_resume(self, fd: int, id: int, id_or_name: str) -> None: ...
+    def schedule_delete(self, fd: int, id: int, id_or_name: str) -> None: ...
+    def schedule_trigger(self, fd: int, id: int, id_or_name: str) -> None: ...
     def worker(self, fd: int, id: int, names: List[str], concurrency: int) -> None: ...
     def close(self, fd: int, id: int) -> None: ...
 

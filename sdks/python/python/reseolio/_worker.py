@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import inspect
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Set
 
 from . import _bridge, _json
 from .context import JobContext, _current
@@ -68,6 +69,9 @@ class WorkerLoop:
         self._on_success = on_success
         self._on_failure = on_failure
         self._running: Set["asyncio.Task[None]"] = set()
+        # Tasks that are reporting their outcome (and then calling a hook): the job is done, so
+        # a stop lets them finish instead of cancelling them between the report and the hook.
+        self._reporting: Set["asyncio.Task[Any]"] = set()
 
     async def run(self) -> None:
         while True:
@@ -87,7 +91,8 @@ class WorkerLoop:
         """After the native worker shut down (held jobs completed or handed back): cancels what
         still runs, whose jobs were handed back, and releases the thread pool."""
         for t in set(self._running):
-            t.cancel()
+            if t not in self._reporting:
+                t.cancel()
         if self._running:
             await asyncio.wait(set(self._running))
         self._pool.shutdown(wait=False)
@@ -173,14 +178,28 @@ class WorkerLoop:
         except Exception as e:  # noqa: BLE001 - a handler's failure is data
             await self._fail(task, ctx_value, e, f"{type(e).__name__}: {e}", retryable=True)
             return
-        if await self._complete(task, result=result):
-            _safe_hook(self._on_success, ctx_value)
+        with self._report():
+            if await self._complete(task, result=result):
+                _safe_hook(self._on_success, ctx_value)
 
     async def _fail(
         self, task: "Task", ctx: JobContext, exc: BaseException, error: str, retryable: bool
     ) -> None:
-        if await self._complete(task, error=error, retryable=retryable):
-            _safe_hook(self._on_failure, ctx, exc)
+        with self._report():
+            if await self._complete(task, error=error, retryable=retryable):
+                _safe_hook(self._on_failure, ctx, exc)
+
+    @contextlib.contextmanager
+    def _report(self) -> Iterator[None]:
+        """Marks the current task as reporting its outcome (see ``finish``)."""
+        me = asyncio.current_task()
+        if me is not None:
+            self._reporting.add(me)
+        try:
+            yield
+        finally:
+            if me is not None:
+                self._reporting.discard(me)
 
     async def _complete(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -15,18 +16,21 @@ from typing import (
     Sequence,
     Tuple,
     TypeVar,
+    Literal,
     Protocol,
+    Union,
     cast,
     overload,
 )
 
-from . import _bridge, _json, _native, _options
+from . import _bridge, _json, _native, _options, schedules
 from ._sync import run_sync
 from ._worker import FailureHook, Hook, WorkerLoop
 from .durable import DurableFunction, P, R
 from .errors import InvalidArgumentError, ReseolioError
 from .handle import JobHandle
 from .leader import LeaderInfo
+from .schedules import Missed, Overlap, Schedule, ScheduleHandle, SchedulePage
 
 if TYPE_CHECKING:
     from ._native import Job
@@ -45,6 +49,27 @@ class DurableDecorator(Protocol):
 
     @overload
     def __call__(self, fn: Callable[P, R]) -> DurableFunction[P, R]: ...
+
+
+class ScheduleDecorator(Protocol):
+    """What ``Reseolio.schedule(cron, ...)`` returns: applied to a DurableFunction (placed above
+    ``@r.durable(...)``), records the schedule and returns the function unchanged."""
+
+    def __call__(self, fn: DurableFunction[P, R]) -> DurableFunction[P, R]: ...
+
+
+@dataclass(frozen=True)
+class _Declaration:
+    """A schedule recorded by the ``@r.schedule`` decorator, declared by ``start()``."""
+
+    function: str
+    cron: str
+    timezone: str
+    args: Tuple[Any, ...]
+    name: Optional[str]
+    missed: str
+    overlap: str
+    options: Dict[str, Any]
 
 
 class Reseolio:
@@ -86,6 +111,7 @@ class Reseolio:
         self._shutdown_grace = shutdown_grace
         self._hooks = (on_start, on_success, on_failure)
         self._functions: Dict[str, DurableFunction[Any, Any]] = {}
+        self._schedules: Dict[str, _Declaration] = {}
         self._worker: Optional[_native.Worker] = None
         self._loop: Optional[WorkerLoop] = None
         self._loop_task: Optional["asyncio.Task[None]"] = None
@@ -175,11 +201,269 @@ class Reseolio:
         n: _native.LeaderInfo = await _bridge.call(self._native().leader)
         return LeaderInfo._from_native(n)
 
+    # --- schedules ----------------------------------------------------------------------------
+
+    @overload
+    def schedule(
+        self,
+        cron: str,
+        /,
+        *,
+        timezone: str = "UTC",
+        args: Sequence[Any] = (),
+        name: Optional[str] = None,
+        missed: Missed = "run_latest",
+        overlap: Overlap = "allow",
+        **options: Any,
+    ) -> ScheduleDecorator: ...
+
+    @overload
+    def schedule(
+        self,
+        function: DurableFunction[P, R],
+        cron: str,
+        /,
+        *,
+        timezone: str = "UTC",
+        args: Sequence[Any] = (),
+        name: Optional[str] = None,
+        missed: Missed = "run_latest",
+        overlap: Overlap = "allow",
+        **options: Any,
+    ) -> Awaitable[ScheduleHandle[R]]: ...
+
+    @overload
+    def schedule(
+        self,
+        function: str,
+        cron: str,
+        /,
+        *,
+        timezone: str = "UTC",
+        args: Sequence[Any] = (),
+        name: Optional[str] = None,
+        missed: Missed = "run_latest",
+        overlap: Overlap = "allow",
+        **options: Any,
+    ) -> Awaitable[ScheduleHandle[Any]]: ...
+
+    def schedule(
+        self,
+        first: Any,
+        cron: Optional[str] = None,
+        /,
+        *,
+        timezone: str = "UTC",
+        args: Sequence[Any] = (),
+        name: Optional[str] = None,
+        missed: str = "run_latest",
+        overlap: str = "allow",
+        **options: Any,
+    ) -> Union[ScheduleDecorator, Awaitable[ScheduleHandle[Any]]]:
+        """A cron schedule: a job of a durable function at every tick of ``cron`` (5 fields, 6
+        with seconds first, or ``@daily`` and the like) in the IANA ``timezone``, with the
+        positional ``args`` and the job options given (``max_attempts``, ``backoff``,
+        ``initial_delay``, ``max_delay``, ``jitter``, ``timeout``, ``priority``; for a durable
+        function its own options are the defaults). ``name`` is unique per store (default: the
+        function's name); ``missed`` and ``overlap`` are the policies of docs/schedules.md.
+
+        Two forms:
+
+        - ``await r.schedule(fn_or_name, cron, ...)`` declares now and returns a
+          ``ScheduleHandle`` bound to the schedule's id.
+        - ``@r.schedule(cron, ...)`` above ``@r.durable(...)`` records the schedule; ``start()``
+          (and ``async with r``, ``run()``) declares every recorded one, before starting the
+          worker. A decorator run after ``start()`` is declared at the next ``start()``, as a
+          durable function declared after ``start()`` is run by the next worker; declare at
+          once with ``await fn.schedule(...)``.
+
+        Declaring a name that exists updates that schedule (its id, status and history stay), so
+        declaring at every start of an app neither duplicates nor skips a tick. Errors:
+        InvalidArgumentError naming the token of a bad expression, the zone, the option, or a
+        per-call option (``delay``, ``run_at``, ``idempotency_key``); nothing is stored then. The
+        decorator checks the option names and the args at once, the rest at ``start()``."""
+        if cron is None:
+            if not isinstance(first, str):
+                raise TypeError(
+                    "@schedule takes the cron expression, e.g. @r.schedule(\"0 8 * * *\"); "
+                    f"got {first!r}"
+                )
+            return self._schedule_decorator(first, timezone, args, name, missed, overlap, options)
+        if isinstance(first, DurableFunction):
+            return first.schedule(
+                cron,
+                timezone=timezone,
+                args=args,
+                name=name,
+                missed=cast(Missed, missed),
+                overlap=cast(Overlap, overlap),
+                **options,
+            )
+        return self._declare_schedule(
+            first,
+            cron,
+            timezone=timezone,
+            args=args,
+            name=name,
+            missed=missed,
+            overlap=overlap,
+            options=options,
+        )
+
+    async def _declare_schedule(
+        self,
+        function: str,
+        cron: str,
+        *,
+        timezone: str,
+        args: Sequence[Any],
+        name: Optional[str],
+        missed: str,
+        overlap: str,
+        options: Dict[str, Any],
+    ) -> ScheduleHandle[Any]:
+        s = await schedules.declare(
+            self,
+            function,
+            cron,
+            timezone=timezone,
+            args=args,
+            name=name,
+            missed=missed,
+            overlap=overlap,
+            options=options,
+        )
+        return ScheduleHandle(self, s.id)
+
+    def _schedule_decorator(
+        self,
+        cron: str,
+        timezone: str,
+        args: Sequence[Any],
+        name: Optional[str],
+        missed: str,
+        overlap: str,
+        options: Dict[str, Any],
+    ) -> ScheduleDecorator:
+        # Unknown or per-call option names and args JSON cannot carry fail at decoration.
+        schedules.job_options(options)
+
+        def record(fn: DurableFunction[P, R]) -> DurableFunction[P, R]:
+            if not isinstance(fn, DurableFunction):
+                raise TypeError(
+                    f"@schedule({cron!r}) goes above @durable(...): it takes a durable function, "
+                    f"got {fn!r}"
+                )
+            key = name or fn.name
+            schedules.encode_args(key, args)
+            if key in self._schedules:
+                raise InvalidArgumentError(
+                    f"a schedule named {key!r} is already recorded on this client; give the "
+                    "other one a name=..."
+                )
+            self._schedules[key] = _Declaration(
+                function=fn.name,
+                cron=cron,
+                timezone=timezone,
+                args=tuple(args),
+                name=name,
+                missed=missed,
+                overlap=overlap,
+                options={**schedules.defaults_of(fn.default_options), **options},
+            )
+            return fn
+
+        return record
+
+    async def _declare_recorded(self) -> None:
+        for key, d in self._schedules.items():
+            try:
+                await schedules.declare(
+                    self,
+                    d.function,
+                    d.cron,
+                    timezone=d.timezone,
+                    args=d.args,
+                    name=d.name,
+                    missed=d.missed,
+                    overlap=d.overlap,
+                    options=d.options,
+                )
+            except InvalidArgumentError as e:
+                raise InvalidArgumentError(f"schedule {key!r}: {e}") from e
+
+    def schedule_handle(self, id_or_name: str) -> ScheduleHandle[Any]:
+        """A handle for a schedule by id or name (no call is made until it is used)."""
+        return ScheduleHandle(self, id_or_name)
+
+    async def get_schedule(self, id_or_name: str) -> Schedule:
+        """The schedule with that id or name. Errors: NotFoundError naming it."""
+        return await schedules.get(self, id_or_name)
+
+    async def list_schedules(
+        self,
+        *,
+        status: Optional[Literal["active", "paused"]] = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> SchedulePage:
+        """A page of schedules ordered by name (``limit`` 1 to 1000), only those with ``status``
+        when given, and the total number that match."""
+        return await schedules.list_page(self, status, limit, offset)
+
+    async def update_schedule(
+        self,
+        id_or_name: str,
+        *,
+        cron: Optional[str] = None,
+        timezone: Optional[str] = None,
+        args: Optional[Sequence[Any]] = None,
+        missed: Optional[Missed] = None,
+        overlap: Optional[Overlap] = None,
+        **options: Any,
+    ) -> Schedule:
+        """Changes a schedule; None keeps a value. A new expression or zone starts from the first
+        tick after now. Job options given are merged over the stored ones (one given as None goes
+        back to the engine's default). Errors: NotFoundError; InvalidArgumentError as for a
+        declaration (nothing is changed then)."""
+        return await schedules.update(
+            self,
+            id_or_name,
+            cron=cron,
+            timezone=timezone,
+            args=args,
+            missed=missed,
+            overlap=overlap,
+            options=options,
+        )
+
+    async def pause_schedule(self, id_or_name: str) -> Schedule:
+        """No tick fires until resumed. Errors: NotFoundError."""
+        return await schedules.set_paused(self, id_or_name, True)
+
+    async def resume_schedule(self, id_or_name: str) -> Schedule:
+        """Fires again from the first tick after now. Errors: NotFoundError."""
+        return await schedules.set_paused(self, id_or_name, False)
+
+    async def delete_schedule(self, id_or_name: str) -> None:
+        """Deletes a schedule; the jobs it started stay. Errors: NotFoundError."""
+        await schedules.delete(self, id_or_name)
+
+    async def trigger_schedule(self, id_or_name: str) -> JobHandle[Any]:
+        """Starts a job of the schedule now, outside its ticks, with its args and job options.
+        Errors: NotFoundError."""
+        return await schedules.trigger(self, id_or_name)
+
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Starts the worker for the declared durable functions (nothing to run: no worker)."""
-        if self._loop_task is not None or not self._functions:
+        """Declares the schedules recorded by ``@schedule`` (a bad one raises
+        ``InvalidArgumentError`` naming it, and no worker starts), then starts the worker for the
+        declared durable functions (nothing to run: no worker)."""
+        if self._loop_task is not None:
+            return
+        await self._declare_recorded()
+        if not self._functions:
             return
         self._worker = await _bridge.call(
             self._native().worker, list(self._functions), self._concurrency

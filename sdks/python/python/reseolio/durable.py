@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Generic, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Generic,
+    Optional,
+    Sequence,
+    TypeVar,
+    Union,
+)
 
 if sys.version_info >= (3, 10):
     from typing import ParamSpec
@@ -13,6 +24,7 @@ else:  # pragma: no cover
 from ._sync import run_sync
 from .errors import InvalidArgumentError
 from .handle import JobHandle
+from .schedules import Missed, Overlap, ScheduleHandle, declare, defaults_of
 
 if TYPE_CHECKING:
     from .client import Reseolio
@@ -51,6 +63,36 @@ class DurableFunction(Generic[P, R]):
     def enqueue_sync(self, *args: P.args, **kwargs: P.kwargs) -> JobHandle[R]:
         """The call, for code without an event loop."""
         return run_sync(self._enqueue(self.default_options, args, kwargs))
+
+    async def schedule(
+        self,
+        cron: str,
+        *,
+        timezone: str = "UTC",
+        args: Sequence[Any] = (),
+        name: Optional[str] = None,
+        missed: Missed = "run_latest",
+        overlap: Overlap = "allow",
+        **options: Any,
+    ) -> ScheduleHandle[R]:
+        """Declares a cron schedule of this function now (see ``Reseolio.schedule``) and returns
+        its handle, bound to the schedule's id. ``args`` are the positional arguments of every
+        job (JSON values); the job options default to this function's own (all but ``delay``,
+        ``run_at`` and ``idempotency_key``, which a schedule sets itself) and may be overridden.
+        Declaring a name that exists updates that schedule. Errors: InvalidArgumentError naming
+        the token of a bad expression, the zone or the option; nothing is stored then."""
+        s = await declare(
+            self._reseolio,
+            self.name,
+            cron,
+            timezone=timezone,
+            args=args,
+            name=name,
+            missed=missed,
+            overlap=overlap,
+            options={**defaults_of(self.default_options), **options},
+        )
+        return ScheduleHandle(self._reseolio, s.id)
 
     async def _enqueue(
         self, options: Dict[str, Any], args: Any, kwargs: Dict[str, Any]

@@ -48,7 +48,10 @@ pub async fn open_operator_engine(db: &str, create: bool) -> Result<Engine> {
         maintenance: false,
         ..Default::default()
     };
-    Engine::open_async(&url, config)
-        .await
-        .map_err(|e| Error::new(e.kind(), format!("cannot open storage '{db}': {}", e.message())))
+    Engine::open_async(&url, config).await.map_err(|e| {
+        Error::new(
+            e.kind(),
+            format!("cannot open storage '{db}': {}", e.message()),
+        )
+    })
 }

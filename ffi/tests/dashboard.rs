@@ -43,7 +43,10 @@ async fn a_package_serves_the_dashboard_of_a_database_and_stops() {
         .unwrap()
         .unwrap();
     assert!(stats.starts_with("HTTP/1.1 200"), "{stats}");
-    assert!(stats.contains("\"PENDING\":1") || stats.contains("\"PENDING\": 1"), "{stats}");
+    assert!(
+        stats.contains("\"PENDING\":1") || stats.contains("\"PENDING\": 1"),
+        "{stats}"
+    );
     ui.close().await.unwrap();
     ui.close().await.unwrap();
     let after = tokio::task::spawn_blocking(move || get(addr, "/api/stats"))

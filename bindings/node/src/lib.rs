@@ -15,6 +15,7 @@
 
 mod client;
 mod convert;
+mod dashboard;
 mod error;
 mod schedules;
 mod worker;

@@ -8,6 +8,7 @@
 mod bridge;
 mod client;
 mod convert;
+mod dashboard;
 mod error;
 mod schedules;
 mod worker;
@@ -23,6 +24,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<schedules::Schedule>()?;
     m.add_class::<worker::Worker>()?;
     m.add_class::<worker::Task>()?;
+    m.add_class::<dashboard::UiServer>()?;
+    m.add_function(wrap_pyfunction!(dashboard::ui_serve, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::drain, m)?)?;
     m.add_function(wrap_pyfunction!(bridge::cancel, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -75,15 +75,21 @@ export function mount(root) {
 function renderCluster(el, st) {
   const l = st.leader;
   const leader = !l ? h('span', { class: 'muted' }, 'none elected yet') : h('span', null,
-    h('span', { class: 'mono', title: l.node_id }, l.node_id),
+    h('span', { class: 'mono', title: l.node_id }, breakable(l.node_id)),
     l.is_self ? ' (this process)' : '',
     l.active ? '' : h('span', { class: 'muted' }, ' — term lapsed'));
   replace(el, h('dl', { class: 'kv' },
     h('dt', null, 'Jobs in total'), h('dd', { testid: 'jobs-total-count' }, num(st.total)),
-    h('dt', null, 'This node'), h('dd', { class: 'mono', testid: 'cluster-node' }, st.node_id),
+    h('dt', null, 'This node'), h('dd', { class: 'mono', testid: 'cluster-node' }, breakable(st.node_id)),
     h('dt', null, 'Leader'), h('dd', { testid: 'cluster-leader' }, leader),
     h('dt', null, 'Leader since'), h('dd', null, l ? time(l.elected_at) : '—'),
     h('dt', null, 'Schedules'), h('dd', { testid: 'cluster-schedules' },
       h('a', { href: '#/schedules?status=active' }, badge('ACTIVE'), ' ', num(st.schedules.ACTIVE)), '  ',
       h('a', { href: '#/schedules?status=paused' }, badge('PAUSED'), ' ', num(st.schedules.PAUSED)))));
+}
+
+// A node id (a UUID) that wraps only after a hyphen: a browser finds no break between a hyphen
+// and a digit, so without these it would cut the id at its last character that fits.
+function breakable(id) {
+  return id.split('-').map((part, i, all) => (i < all.length - 1 ? [part + '-', h('wbr')] : part));
 }

@@ -9,7 +9,7 @@ const path = require('node:path');
 const pkg = path.resolve(__dirname, '..');
 const repo = path.resolve(pkg, '..', '..');
 const out = path.join(pkg, 'native-src');
-const CRATES = ['proto', 'core', 'ffi', 'bindings/node'];
+const CRATES = ['proto', 'core', 'dashboard', 'ffi', 'bindings/node'];
 
 fs.rmSync(out, { recursive: true, force: true });
 if (process.argv.includes('--clean')) process.exit(0);
@@ -17,8 +17,9 @@ if (process.argv.includes('--clean')) process.exit(0);
 for (const crate of CRATES) {
   fs.cpSync(path.join(repo, crate), path.join(out, crate), {
     recursive: true,
-    // Tests, benchmarks and build output are not needed to build the addon.
-    filter: (src) => !/[/\\](target|tests|benches|node_modules)([/\\]|$)/.test(path.relative(repo, src)),
+    // Tests, benchmarks, examples and build output are not needed to build the addon.
+    filter: (src) =>
+      !/[/\\](target|tests|benches|examples|node_modules)([/\\]|$)/.test(path.relative(repo, src)),
   });
 }
 // Their tests, benchmarks and dev-dependencies (one is the sidecar crate) stay behind: drop the
@@ -28,7 +29,7 @@ for (const crate of CRATES) {
   const kept = [];
   let skipping = false;
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (/^\s*\[/.test(line)) skipping = /^\s*\[(dev-dependencies|\[bench\]|\[test\])/.test(line);
+    if (/^\s*\[/.test(line)) skipping = /^\s*\[(dev-dependencies|\[bench\]|\[test\]|\[example\])/.test(line);
     if (!skipping) kept.push(line);
   }
   fs.writeFileSync(file, kept.join('\n'));

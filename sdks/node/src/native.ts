@@ -188,14 +188,30 @@ export interface NativeClient {
   close(): Promise<void>;
 }
 
+/** Where and how `uiServe` serves the dashboard. */
+export interface NativeUiOptions {
+  host?: string;
+  port?: number;
+  token?: string;
+  readOnly?: boolean;
+}
+
+/** A dashboard being served. */
+export interface NativeUiServer {
+  /** `host:port` it listens on. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
 export interface NativeAddon {
   version(): string;
   connect(url: string, options?: NativeConnectOptions): Promise<NativeClient>;
+  uiServe(db: string, options?: NativeUiOptions): Promise<NativeUiServer>;
 }
 
 /** The names the addon must export, checked by the tests against the loaded addon. */
 export const NATIVE_SURFACE = {
-  addon: ['version', 'connect'],
+  addon: ['version', 'connect', 'uiServe'],
   Client: [
     'enqueue',
     'get',

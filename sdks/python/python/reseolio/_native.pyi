@@ -174,3 +174,19 @@ class Client:
 
 def drain(fd: int) -> List[Tuple[int, Any, bool]]: ...
 def cancel(id: int) -> None: ...
+
+
+class UiServer:
+    """A dashboard being served (``reseolio ui``)."""
+
+    @property
+    def address(self) -> str: ...
+    def close(self) -> None: ...
+
+def ui_serve(
+    db: str,
+    host: str = "127.0.0.1",
+    port: int = 7780,
+    token: Optional[str] = None,
+    read_only: bool = False,
+) -> UiServer: ...

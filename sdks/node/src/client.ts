@@ -392,14 +392,16 @@ export class Reseolio extends EventEmitter {
 
   /**
    * Changes a schedule by id or name (see `ScheduleUpdate`); resolves to it as changed. With
-   * `handlerOptions`, reads it first to layer them over its function's options.
+   * `handlerOptions`, reads it first to merge them over its current job options (the same rule
+   * as the Python package: an option left out keeps its value). Two concurrent option updates of
+   * one schedule can overwrite each other.
    */
   async updateSchedule(idOrName: string, change: ScheduleUpdate): Promise<Schedule> {
     const native = toNativeChange(change);
     const c = await this.native();
     if (native.options !== undefined) {
-      const fn = (await call(c.scheduleGet(idOrName))).function;
-      native.options = scheduleJobOptions(this.#defaults.get(fn), change.handlerOptions);
+      const current = toSchedule(await call(c.scheduleGet(idOrName)));
+      native.options = scheduleJobOptions(current.handlerOptions, change.handlerOptions);
     }
     return toSchedule(await call(c.scheduleUpdate(idOrName, native)));
   }

@@ -101,8 +101,8 @@ export type ShortcutRest<TArgs extends unknown[]> = [] extends TArgs
 
 /**
  * A change to a schedule; absent fields are kept. A new expression or zone starts from the first
- * tick after now. `handlerOptions` replace the schedule's job options, layered over the
- * function's options as at declaration.
+ * tick after now. `handlerOptions` are merged over the schedule's current job options: an
+ * option left out keeps its value.
  */
 export interface ScheduleUpdate<TArgs extends unknown[] = unknown[]> extends ScheduleSettings {
   cron?: string;

@@ -152,8 +152,8 @@ for (const transport of TRANSPORTS) {
         [d.id, d.cron, d.timezone, d.args, d.missed, d.overlap, d.status],
         [h.id, '30 6 * * *', 'Asia/Tokyo', [5, 6], 'run_latest', 'skip', 'active'],
       );
-      // The new job options replace the old ones, over the function's options again.
-      assert.deepEqual(d.handlerOptions, { maxAttempts: 2, timeoutMs: 2_000 });
+      // The new job options are merged over the current ones: priority 3 stays.
+      assert.deepEqual(d.handlerOptions, { maxAttempts: 2, priority: 3, timeoutMs: 2_000 });
       assert.equal(wallTime(d.nextRunAt, 'Asia/Tokyo'), '06:30');
       assert.equal((await h.nextRunAt()).getTime(), d.nextRunAt);
 

@@ -228,3 +228,60 @@ async fn stats_and_retry_all_dead_of_a_function() {
         .unwrap_err();
     assert_eq!(bad.kind(), reseolio_core::ErrorKind::InvalidArgument);
 }
+
+/// A function whose jobs die again at once: the sweep retries each job DEAD at its start once
+/// and ends, rather than chasing the jobs it revived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_all_dead_ends_while_the_jobs_keep_dying() {
+    let e = Engine::open("sqlite::memory:", EngineConfig::default()).unwrap();
+    for _ in 0..450 {
+        e.enqueue("flaky", b"[]".to_vec(), once()).await.unwrap();
+    }
+    let w = e
+        .worker(WorkerOptions {
+            names: vec!["flaky".into()],
+            concurrency: 8,
+            ..Default::default()
+        })
+        .unwrap();
+    let killer = {
+        let w = std::sync::Arc::new(w);
+        let w2 = w.clone();
+        (
+            w,
+            tokio::spawn(async move {
+                while let Ok(t) = w2.poll().await {
+                    let _ = w2
+                        .complete(
+                            t.token(),
+                            Outcome::Failure {
+                                error: "still broken".into(),
+                                retryable: false,
+                            },
+                        )
+                        .await;
+                }
+            }),
+        )
+    };
+    let dead = || async {
+        e.list(JobListParams {
+            statuses: vec![JobStatus::Dead],
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .total
+    };
+    while dead().await < 450 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let n = tokio::time::timeout(Duration::from_secs(30), e.retry_all_dead("flaky"))
+        .await
+        .expect("the sweep ended")
+        .unwrap();
+    assert_eq!(n, 450);
+    killer.0.shutdown(Duration::from_millis(10)).await;
+    killer.1.await.unwrap();
+}

@@ -1,7 +1,8 @@
 //! The engine an operator tool opens (`reseolio ui`, `reseolio jobs ...`, the packages' `ui`
 //! commands): it reads and steers the jobs of a database but takes no part in the fleet.
 
-use reseolio_core::{Engine, EngineConfig, Error, Result};
+use reseolio_core::store::sqlite::SqliteConfig;
+use reseolio_core::{Engine, EngineConfig, Error, Result, StorageUrl};
 
 /// A storage argument as a URL: a bare path is a SQLite file.
 pub fn storage_url(db: &str) -> String {
@@ -12,46 +13,51 @@ pub fn storage_url(db: &str) -> String {
     }
 }
 
-/// The file a `sqlite://` URL names (None for memory or another backend).
-fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://")?;
-    let path = rest.split('?').next().unwrap_or(rest);
-    (!path.is_empty() && path != ":memory:").then_some(path)
-}
-
 /// Opens an engine for an operator tool on `db` (a URL or a SQLite path), without maintenance:
-/// it rescues nothing, fires no schedule and is never elected leader. With `create` false a
-/// SQLite path that names no file is refused, so that a typo leaves no empty database behind;
-/// only a migration creates one. Must be called inside a Tokio runtime.
+/// it rescues nothing, fires no schedule and is never elected leader. Only with `create` (the
+/// `migrate` command) does it create a database or apply migrations: otherwise a SQLite path
+/// that names no file is refused (a typo leaves no empty database behind) and so is a schema
+/// older than this build (a newer CLI never upgrades a database under a running application).
+/// Must be called inside a Tokio runtime.
 ///
-/// Errors: InvalidArgument for a missing SQLite file (naming it and `reseolio migrate`), a
-/// `grpc://` URL (an operator tool reads the storage itself), or what opening the storage
-/// answers (a bad URL, not a database, a newer schema); Unavailable when it cannot be reached.
+/// Errors: InvalidArgument for a missing SQLite file (naming it and `reseolio migrate`), an
+/// older or newer schema, a `grpc://` URL (an operator tool reads the storage itself), or what
+/// opening the storage answers (a bad URL, not a database); Unavailable when it cannot be
+/// reached. Messages never carry the URL's password.
 pub async fn open_operator_engine(db: &str, create: bool) -> Result<Engine> {
     let url = storage_url(db);
+    let shown = StorageUrl::redact(db);
     if url.starts_with("grpc://") {
         return Err(Error::invalid(format!(
-            "'{db}' is a sidecar address: the dashboard and the operator commands read the \
+            "'{shown}' is a sidecar address: the dashboard and the operator commands read the \
              storage itself; give the sidecar's storage URL, or run the sidecar with --http-addr"
         )));
     }
     if !create {
-        if let Some(path) = sqlite_path(&url) {
-            if !std::path::Path::new(path).exists() {
+        if let StorageUrl::Sqlite(SqliteConfig {
+            path: Some(path), ..
+        }) = StorageUrl::parse(&url)?
+        {
+            if !path.exists() {
                 return Err(Error::invalid(format!(
-                    "no database at '{path}' (create one with: reseolio migrate --db {db})"
+                    "no database at '{}' (create one with: reseolio migrate --db {shown})",
+                    path.display()
                 )));
             }
         }
     }
     let config = EngineConfig {
         maintenance: false,
+        migrate: create,
         ..Default::default()
     };
     Engine::open_async(&url, config).await.map_err(|e| {
         Error::new(
             e.kind(),
-            format!("cannot open storage '{db}': {}", e.message()),
+            format!(
+                "cannot open storage '{shown}': {}",
+                StorageUrl::redact(e.message())
+            ),
         )
     })
 }

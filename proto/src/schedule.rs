@@ -68,6 +68,8 @@ pub fn schedule_from_wire(s: crate::Schedule) -> Result<Schedule> {
         last_job_id: (!s.last_job_id.is_empty()).then_some(s.last_job_id),
         created_at: s.created_at,
         updated_at: s.updated_at,
+        // The wire does not carry it (see the field's doc).
+        version: 0,
     })
 }
 
@@ -99,6 +101,7 @@ mod tests {
             last_job_id: Some("j".into()),
             created_at: 1,
             updated_at: 2,
+            version: 0,
         };
         assert_eq!(
             schedule_from_wire(schedule_to_wire(&s).unwrap()).unwrap(),

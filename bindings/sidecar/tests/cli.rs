@@ -221,6 +221,22 @@ fn only_migrate_creates_a_database() {
     assert!(db.exists());
     let empty = ok_json(&db, &["jobs", "list", "--json"]);
     assert_eq!(empty["total"], 0);
+    // A database older than this build is refused, not upgraded behind the application's back.
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute(
+            "DELETE FROM reseolio_schema WHERE version = (SELECT max(version) FROM reseolio_schema)",
+            [],
+        )
+        .unwrap();
+    }
+    let old = reseolio(&db, &["stats"]);
+    assert_eq!(code(&old), 2);
+    let err = String::from_utf8_lossy(&old.stderr);
+    assert!(
+        err.contains("older") && err.contains("reseolio migrate"),
+        "{err}"
+    );
     let not_db = dir.path().join("text.db");
     std::fs::write(&not_db, "not a database at all, just text").unwrap();
     let out = reseolio(&not_db, &["stats"]);

@@ -33,6 +33,10 @@ pub struct EngineConfig {
     /// 5 s). When the leader's node dies another takes over within this time, at once when the
     /// dead process is on this host.
     pub leader_ttl: Duration,
+    /// Apply pending schema migrations at open (default true). Operator tools set false: a
+    /// database older than this build is then refused rather than upgraded under a running
+    /// application.
+    pub migrate: bool,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +51,7 @@ impl Default for EngineConfig {
             clock: Arc::new(SystemClock),
             maintenance: true,
             leader_ttl: Duration::from_secs(5),
+            migrate: true,
         }
     }
 }
@@ -91,6 +96,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("limits", &self.limits)
             .field("maintenance", &self.maintenance)
             .field("leader_ttl", &self.leader_ttl)
+            .field("migrate", &self.migrate)
             .finish()
     }
 }
@@ -106,6 +112,34 @@ pub enum StorageUrl {
 }
 
 impl StorageUrl {
+    /// The same storage, opened applying pending migrations or (false) refusing an older schema.
+    pub fn migrating(self, migrate: bool) -> StorageUrl {
+        match self {
+            StorageUrl::Sqlite(mut c) => {
+                c.migrate = migrate;
+                StorageUrl::Sqlite(c)
+            }
+            #[cfg(feature = "postgres")]
+            StorageUrl::Postgres(mut c) => {
+                c.migrate = migrate;
+                StorageUrl::Postgres(c)
+            }
+        }
+    }
+
+    /// The URL with any password replaced by `***`, for messages and logs.
+    pub fn redact(url: &str) -> String {
+        match (url.find("://"), url.rfind('@')) {
+            (Some(s), Some(at)) if at > s => {
+                let creds = &url[s + 3..at];
+                match creds.split_once(':') {
+                    Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                    None => url.to_string(),
+                }
+            }
+            _ => url.to_string(),
+        }
+    }
     /// Parses a storage URL.
     ///
     /// `sqlite://PATH` takes PATH as a file path, relative to the working directory unless it
@@ -169,6 +203,19 @@ impl StorageUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            StorageUrl::redact("postgres://app:s3cr@t@db:5432/jobs"),
+            "postgres://app:***@db:5432/jobs"
+        );
+        assert_eq!(
+            StorageUrl::redact("postgres://app@db/jobs"),
+            "postgres://app@db/jobs"
+        );
+        assert_eq!(StorageUrl::redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
 
     fn sqlite(url: &str) -> SqliteConfig {
         match StorageUrl::parse(url).unwrap() {

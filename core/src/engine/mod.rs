@@ -97,7 +97,7 @@ impl Engine {
     /// current-thread runtime's task cannot block): prefer [`Engine::open_async`] from async code.
     pub fn open(url: &str, config: EngineConfig) -> Result<Engine> {
         config.validate()?;
-        let store: Arc<dyn Store> = match StorageUrl::parse(url)? {
+        let store: Arc<dyn Store> = match StorageUrl::parse(url)?.migrating(config.migrate) {
             StorageUrl::Sqlite(c) => Arc::new(SqliteStore::open(&c)?),
             #[cfg(feature = "postgres")]
             StorageUrl::Postgres(c) => {
@@ -117,7 +117,7 @@ impl Engine {
     /// the executor (SQLite's open runs on a blocking thread). Same errors.
     pub async fn open_async(url: &str, config: EngineConfig) -> Result<Engine> {
         config.validate()?;
-        let store: Arc<dyn Store> = match StorageUrl::parse(url)? {
+        let store: Arc<dyn Store> = match StorageUrl::parse(url)?.migrating(config.migrate) {
             StorageUrl::Sqlite(c) => Arc::new(
                 tokio::task::spawn_blocking(move || SqliteStore::open(&c))
                     .await

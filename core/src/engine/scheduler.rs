@@ -33,6 +33,8 @@ pub struct SchedulerReport {
     pub fired: u64,
     /// Ticks that started nothing: missed under the skip policy, or skipped by the overlap rule.
     pub skipped: u64,
+    /// Firings that failed (logged); they are tried again after a poll interval.
+    pub failed: u64,
     /// The earliest next tick of any active schedule after the pass.
     pub next_due: Option<i64>,
 }
@@ -46,8 +48,9 @@ pub(crate) async fn run(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
         match pass(&inner).await {
             Ok(report) => {
                 // Sleep to the next tick when it is sooner than a poll; the poll still looks
-                // for schedules declared by other processes.
-                if let Some(next) = report.next_due {
+                // for schedules declared by other processes. After a failed firing the due
+                // tick is still due: waiting a poll keeps a failing store from a busy loop.
+                if let (Some(next), 0) = (report.next_due, report.failed) {
                     let until = next.saturating_sub(inner.now_ms()).max(0) as u64;
                     wait = wait.min(Duration::from_millis(until));
                 }
@@ -70,6 +73,9 @@ pub(crate) async fn pass(inner: &Arc<Inner>) -> Result<SchedulerReport> {
     }
     report.leader = true;
     for _ in 0..MAX_BATCHES {
+        if !inner.leads() {
+            break;
+        }
         let now = inner.now_ms();
         let due = inner
             .store
@@ -100,12 +106,16 @@ pub(crate) async fn pass(inner: &Arc<Inner>) -> Result<SchedulerReport> {
                 Ok((_, Ok(Some(false)))) => report.skipped += 1,
                 Ok((_, Ok(None))) => {}
                 Ok((name, Err(e))) => {
+                    report.failed += 1;
                     tracing::warn!(schedule = %name, error = %e, "firing a schedule tick failed")
                 }
-                Err(e) => tracing::warn!(error = %e, "a schedule firing task failed"),
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::warn!(error = %e, "a schedule firing task failed")
+                }
             }
         }
-        if !full {
+        if !full || report.failed > 0 {
             break;
         }
     }
@@ -121,6 +131,14 @@ async fn fire(inner: &Inner, s: &Schedule, now: i64) -> Result<Option<bool>> {
     let tick = s.next_run_at;
     // Ticks between the stored one and now were missed: only the latest may start a job.
     let latest = latest_tick_at_or_before(&expr, tz, tick - 1, now).unwrap_or(tick);
+    if latest != tick {
+        tracing::info!(
+            schedule = %s.name,
+            due = tick,
+            latest,
+            "ticks were missed (no leader ran, or the scheduler fell behind): only the latest counts"
+        );
+    }
     let next = next_tick(&expr, tz, now).unwrap_or(i64::MAX);
     let on_time = now - latest <= MISSED_GRACE_MS;
     let job = if s.missed == MissedPolicy::RunLatest || on_time {
@@ -143,6 +161,7 @@ async fn fire(inner: &Inner, s: &Schedule, now: i64) -> Result<Option<bool>> {
         .schedule_fire(ScheduleFireParams {
             schedule_id: s.id.clone(),
             expected_next_run_at: tick,
+            expected_version: s.version,
             next_run_at: next,
             job,
             run_tick: latest,

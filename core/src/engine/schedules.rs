@@ -98,27 +98,34 @@ impl Engine {
         id_or_name: &str,
         change: ScheduleChange,
     ) -> Result<Schedule> {
-        let s = self.schedule_get(id_or_name).await?;
-        let now = self.inner.now_ms();
-        let cron = change.cron.unwrap_or_else(|| s.cron.clone());
-        let timezone = change.timezone.unwrap_or_else(|| s.timezone.clone());
-        let retimed = cron != s.cron || timezone != s.timezone;
-        let next = first_tick_after(&cron, &timezone, now)?;
-        let args = change.args.map(normalize_args).unwrap_or(s.args);
-        options::validate_payload("args", &args, &self.inner.config.limits)?;
-        let options = change.options.unwrap_or(s.options);
-        validate_job_options(&options, now)?;
-        self.write(ScheduleUpdateParams {
-            id: s.id,
-            cron,
-            timezone,
-            args,
-            options,
-            missed: change.missed.unwrap_or(s.missed),
-            overlap: change.overlap.unwrap_or(s.overlap),
-            status: s.status,
-            next_run_at: retimed.then_some(next),
-            now_ms: now,
+        retry_conflicts(|| async {
+            let s = self.schedule_get(id_or_name).await?;
+            let now = self.inner.now_ms();
+            let cron = change.cron.clone().unwrap_or_else(|| s.cron.clone());
+            let timezone = change
+                .timezone
+                .clone()
+                .unwrap_or_else(|| s.timezone.clone());
+            let retimed = cron != s.cron || timezone != s.timezone;
+            let next = first_tick_after(&cron, &timezone, now)?;
+            let args = change.args.clone().map(normalize_args).unwrap_or(s.args);
+            options::validate_payload("args", &args, &self.inner.config.limits)?;
+            let options = change.options.clone().unwrap_or(s.options);
+            validate_job_options(&options, now)?;
+            self.write(ScheduleUpdateParams {
+                id: s.id,
+                expected_version: s.version,
+                cron,
+                timezone,
+                args,
+                options,
+                missed: change.missed.unwrap_or(s.missed),
+                overlap: change.overlap.unwrap_or(s.overlap),
+                status: s.status,
+                next_run_at: retimed.then_some(next),
+                now_ms: now,
+            })
+            .await
         })
         .await
     }
@@ -158,26 +165,30 @@ impl Engine {
     }
 
     async fn set_status(&self, id_or_name: &str, status: ScheduleStatus) -> Result<Schedule> {
-        let s = self.schedule_get(id_or_name).await?;
-        if s.status == status {
-            return Ok(s);
-        }
-        let now = self.inner.now_ms();
-        let next_run_at = match status {
-            ScheduleStatus::Active => Some(first_tick_after(&s.cron, &s.timezone, now)?),
-            ScheduleStatus::Paused => None,
-        };
-        self.write(ScheduleUpdateParams {
-            id: s.id,
-            cron: s.cron,
-            timezone: s.timezone,
-            args: s.args,
-            options: s.options,
-            missed: s.missed,
-            overlap: s.overlap,
-            status,
-            next_run_at,
-            now_ms: now,
+        retry_conflicts(|| async {
+            let s = self.schedule_get(id_or_name).await?;
+            if s.status == status {
+                return Ok(s);
+            }
+            let now = self.inner.now_ms();
+            let next_run_at = match status {
+                ScheduleStatus::Active => Some(first_tick_after(&s.cron, &s.timezone, now)?),
+                ScheduleStatus::Paused => None,
+            };
+            self.write(ScheduleUpdateParams {
+                id: s.id,
+                expected_version: s.version,
+                cron: s.cron,
+                timezone: s.timezone,
+                args: s.args,
+                options: s.options,
+                missed: s.missed,
+                overlap: s.overlap,
+                status,
+                next_run_at,
+                now_ms: now,
+            })
+            .await
         })
         .await
     }
@@ -187,6 +198,23 @@ impl Engine {
         let s = self.inner.store.schedule_update(params).await?;
         self.inner.signals.schedules_changed.notify_waiters();
         Ok(s)
+    }
+}
+
+/// Runs a read-then-write of a schedule again when another writer (a firing, an update, a pause)
+/// got between its read and its write: the write is guarded by the version it read, so nothing
+/// is ever overwritten from a stale read. Gives up with the Conflict after a few tries.
+async fn retry_conflicts<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match op().await {
+            Err(e) if e.kind() == crate::error::ErrorKind::Conflict && tries < 8 => tries += 1,
+            r => return r,
+        }
     }
 }
 

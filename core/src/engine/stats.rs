@@ -27,7 +27,13 @@ impl Engine {
                 params.window_ms, bucket
             )));
         }
-        let buckets = ((params.window_ms + bucket - 1) / bucket).clamp(1, i64::from(u32::MAX));
+        let buckets = params
+            .window_ms
+            .checked_add(bucket - 1)
+            .map(|w| (w / bucket).clamp(1, i64::from(u32::MAX)))
+            .ok_or_else(|| {
+                crate::Error::invalid(format!("stats window {} ms is too long", params.window_ms))
+            })?;
         let last = now - now.rem_euclid(bucket);
         self.inner
             .store
@@ -63,20 +69,25 @@ impl Engine {
         Ok(self.inner.metrics.render(&by_status, slots))
     }
 
-    /// Puts every DEAD job of function `name` back to PENDING, due now, with its attempts reset
-    /// (as [`Engine::retry`] does one). Jobs that stop being DEAD meanwhile are left alone.
-    /// Returns how many were retried. Errors: InvalidArgument for a bad name; Unavailable (the
-    /// ones retried before it stay retried); ShutDown.
+    /// Puts every DEAD job of function `name` that was DEAD when the call began back to PENDING,
+    /// due now, with its attempts reset (as [`Engine::retry`] does one). A job that dies again
+    /// during the sweep is not retried a second time, so the call ends even while the function
+    /// keeps failing. Returns how many were retried. Errors: InvalidArgument for a bad name;
+    /// Unavailable (the ones retried before it stay retried); ShutDown.
     #[instrument(skip(self))]
     pub async fn retry_all_dead(&self, name: &str) -> Result<u64> {
         crate::job::options::validate_name(name)?;
+        let started = self.inner.now_ms();
         let mut retried = 0;
+        // DEAD jobs passed over (they died after `started`) stay in the listing: skip them.
+        let mut passed_over = 0;
         loop {
             let page = self
                 .list(JobListParams {
                     statuses: vec![JobStatus::Dead],
                     names: vec![name.to_string()],
                     limit: RETRY_CHUNK,
+                    offset: passed_over,
                     ascending: true,
                     ..Default::default()
                 })
@@ -86,23 +97,20 @@ impl Engine {
             }
             let mut set = tokio::task::JoinSet::new();
             for job in page.jobs {
+                if job.completed_at.is_some_and(|t| t > started) {
+                    passed_over += 1;
+                    continue;
+                }
                 let e = self.clone();
                 set.spawn(async move { e.retry(&job.id).await });
             }
-            let mut progressed = false;
             while let Some(r) = set.join_next().await {
                 match r.map_err(|e| crate::Error::internal(format!("retry task failed: {e}")))? {
-                    Ok(_) => {
-                        retried += 1;
-                        progressed = true;
-                    }
+                    Ok(_) => retried += 1,
                     // Retried or deleted by someone else meanwhile.
                     Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::NotFound) => {}
                     Err(e) => return Err(e),
                 }
-            }
-            if !progressed {
-                return Ok(retried);
             }
         }
     }

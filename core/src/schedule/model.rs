@@ -176,6 +176,9 @@ pub struct Schedule {
     pub created_at: i64,
     /// When its definition or status last changed.
     pub updated_at: i64,
+    /// Bumped by every write (declaration, update, firing): the guard that makes a write computed
+    /// from a stale read apply nothing. 0 when read over gRPC (the wire does not carry it).
+    pub version: i64,
 }
 
 impl Schedule {

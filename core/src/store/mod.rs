@@ -112,7 +112,8 @@ pub trait Store: Send + Sync + 'static {
     /// Lists schedules by name with a total count. InvalidArgument for a limit outside 1 to 1000.
     async fn schedule_list(&self, params: ScheduleListParams) -> Result<ScheduleListResult>;
 
-    /// Writes a schedule's whole definition and status. NotFound for an unknown id.
+    /// Writes a schedule's whole definition and status if it is still at `expected_version`.
+    /// NotFound for an unknown id; Conflict when it was written since (nothing changes).
     async fn schedule_update(&self, params: ScheduleUpdateParams) -> Result<Schedule>;
 
     /// Deletes a schedule by id (the jobs it started stay). NotFound for an unknown id.
@@ -124,8 +125,8 @@ pub trait Store: Send + Sync + 'static {
     /// The earliest next tick of any active schedule, if there is one.
     async fn schedule_next_due(&self) -> Result<Option<i64>>;
 
-    /// Fires one tick in one transaction: if the schedule is active and its next tick is still
-    /// `expected_next_run_at`, inserts the tick's job (deduplicated by its key; skipped by the
+    /// Fires one tick in one transaction: if the schedule is active, still at `expected_version`
+    /// and its next tick is still `expected_next_run_at`, inserts the tick's job (deduplicated by its key; skipped by the
     /// overlap rule) and moves the schedule to `next_run_at`. Otherwise changes nothing and
     /// reports `applied: false`, which is how two firings of one tick cannot both apply.
     async fn schedule_fire(&self, params: ScheduleFireParams) -> Result<ScheduleFireResult>;

@@ -78,11 +78,14 @@ pub struct ScheduleListResult {
     pub total: u64,
 }
 
-/// [`super::Store::schedule_update`]: the whole new definition of one schedule.
+/// [`super::Store::schedule_update`]: the whole new definition of one schedule, applied only if
+/// the schedule is still at the version it was read at.
 #[derive(Debug, Clone)]
 pub struct ScheduleUpdateParams {
     /// The schedule's id.
     pub id: String,
+    /// The version the caller read; a schedule written since is a Conflict.
+    pub expected_version: i64,
     /// The cron expression (already checked).
     pub cron: String,
     /// The time zone (already checked).
@@ -120,6 +123,9 @@ pub struct ScheduleFireParams {
     pub schedule_id: String,
     /// The tick the caller read as due (the stored next tick): the guard against a second firing.
     pub expected_next_run_at: i64,
+    /// The version the caller read: a schedule changed since (its function, args, options or
+    /// policies) is not fired from the stale copy; the next pass reads it again.
+    pub expected_version: i64,
     /// The tick after this firing.
     pub next_run_at: i64,
     /// The job to start, with the tick's idempotency key; `None` when the tick starts nothing

@@ -23,12 +23,18 @@ interface UiArgs {
 
 class UsageError extends Error {}
 
+/** A storage URL with its password, if any, shown as `***`. */
+function redact(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]+):[^@]*@/i, '$1:***@');
+}
+
 /** Parses `ui`'s flags; throws a UsageError naming what is wrong. */
 export function parseUiArgs(argv: string[], env: NodeJS.ProcessEnv): UiArgs {
   const args: UiArgs = {
     db: env.RESEOLIO_DB ?? 'sqlite://./reseolio.db',
     port: 7780,
     host: '127.0.0.1',
+    token: env.RESEOLIO_UI_TOKEN || undefined,
     readOnly: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -101,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     return err.code === 'INVALID_ARGUMENT' ? 2 : 1;
   }
   console.error(
-    `reseolio dashboard on http://${server.address} (storage ${args.db}${args.readOnly ? ', read-only' : ''})`,
+    `reseolio dashboard on http://${server.address} (storage ${redact(args.db)}${args.readOnly ? ', read-only' : ''})`,
   );
   // The server's socket belongs to the engine's threads, not to Node's event loop: a timer keeps
   // the process alive until a signal.

@@ -37,11 +37,17 @@ pub async fn run(args: UiArgs) -> Result<(), Failure> {
         code: 1,
     })?;
     let engine = open(&args.db, false).await?;
-    let serving = serve(engine.clone(), config).await.map_err(Failure::from)?;
+    let serving = match serve(engine.clone(), config).await {
+        Ok(s) => s,
+        Err(e) => {
+            engine.shutdown().await;
+            return Err(Failure::from(e));
+        }
+    };
     eprintln!(
         "reseolio dashboard on http://{} (storage {}{})",
         serving.local_addr(),
-        args.db,
+        reseolio_core::StorageUrl::redact(&args.db),
         if args.read_only { ", read-only" } else { "" }
     );
     signals.next().await;

@@ -39,15 +39,32 @@ fn tick_job(schedule_id: &str, tick: i64, now: i64) -> JobInsertParams {
     }
 }
 
+/// A firing of `id` expecting tick `expected`; [`fire_now`] fills in the version it is at.
 fn fire(id: &str, expected: i64, next: i64, job: Option<JobInsertParams>) -> ScheduleFireParams {
     ScheduleFireParams {
         schedule_id: id.into(),
         expected_next_run_at: expected,
+        expected_version: -1,
         next_run_at: next,
         run_tick: expected,
         job,
         skip_if_running: false,
     }
+}
+
+/// Fires with the version the schedule is at now (the cases below are not about versions,
+/// except where they say so).
+async fn fire_now(s: &Arc<dyn Store>, mut p: ScheduleFireParams) -> Result<ScheduleFireResult> {
+    p.expected_version = current(s, &p.schedule_id).await.version;
+    s.schedule_fire(p).await
+}
+
+async fn current(s: &Arc<dyn Store>, id: &str) -> crate::schedule::Schedule {
+    s.schedule_get(ScheduleGetParams {
+        id_or_name: id.into(),
+    })
+    .await
+    .unwrap()
 }
 
 /// A declaration reads back as written, by id and by name; a second declaration of the name
@@ -192,6 +209,7 @@ fn update_from(
         status,
         next_run_at: next,
         now_ms: now,
+        expected_version: s.version,
     }
 }
 
@@ -280,10 +298,12 @@ pub async fn schedule_fire_applies_once_per_tick(s: Arc<dyn Store>) {
         .await
         .unwrap()
         .schedule;
-    let r = s
-        .schedule_fire(fire(&a.id, t1, t1 + 60_000, Some(tick_job(&a.id, t1, t1))))
-        .await
-        .unwrap();
+    let r = fire_now(
+        &s,
+        fire(&a.id, t1, t1 + 60_000, Some(tick_job(&a.id, t1, t1))),
+    )
+    .await
+    .unwrap();
     assert!(r.applied && r.job_created && !r.skipped_overlap, "{r:?}");
     let job_id = r.job_id.clone().unwrap();
     let job = s
@@ -305,15 +325,12 @@ pub async fn schedule_fire_applies_once_per_tick(s: Arc<dyn Store>) {
     );
 
     // The same tick again: not applied, nothing written.
-    let again = s
-        .schedule_fire(fire(
-            &a.id,
-            t1,
-            t1 + 60_000,
-            Some(tick_job(&a.id, t1, t1 + 1)),
-        ))
-        .await
-        .unwrap();
+    let again = fire_now(
+        &s,
+        fire(&a.id, t1, t1 + 60_000, Some(tick_job(&a.id, t1, t1 + 1))),
+    )
+    .await
+    .unwrap();
     assert!(!again.applied && again.job_id.is_none(), "{again:?}");
     let all = s
         .job_list(JobListParams {
@@ -329,31 +346,45 @@ pub async fn schedule_fire_applies_once_per_tick(s: Arc<dyn Store>) {
     s.schedule_update(update_from(&after, ScheduleStatus::Active, Some(t1), T0))
         .await
         .unwrap();
-    let r = s
-        .schedule_fire(fire(
-            &a.id,
-            t1,
-            t1 + 60_000,
-            Some(tick_job(&a.id, t1, t1 + 2)),
-        ))
-        .await
-        .unwrap();
+    let r = fire_now(
+        &s,
+        fire(&a.id, t1, t1 + 60_000, Some(tick_job(&a.id, t1, t1 + 2))),
+    )
+    .await
+    .unwrap();
     assert!(r.applied && !r.job_created, "{r:?}");
     assert_eq!(r.job_id, Some(job_id));
+    // A firing computed from a stale read (the schedule was written since) applies nothing.
+    let stale = current(&s, &a.id).await;
+    let t2 = stale.next_run_at;
+    s.schedule_update(update_from(&stale, ScheduleStatus::Active, None, T0 + 3))
+        .await
+        .unwrap();
+    let mut old = fire(&a.id, t2, t2 + 60_000, None);
+    old.expected_version = stale.version;
+    assert!(!s.schedule_fire(old).await.unwrap().applied);
+    // So does an update from a stale read: a Conflict, nothing changed.
+    let mut late = update_from(&stale, ScheduleStatus::Paused, None, T0 + 4);
+    late.cron = "0 0 * * *".into();
+    let err = s.schedule_update(late).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let kept = current(&s, &a.id).await;
+    assert_eq!(
+        (kept.status, kept.cron.as_str()),
+        (ScheduleStatus::Active, "* * * * *")
+    );
+    assert_eq!(kept.version, stale.version + 1);
     // A paused schedule does not fire.
     let paused = s
-        .schedule_update(update_from(&after, ScheduleStatus::Paused, None, T0))
+        .schedule_update(update_from(&kept, ScheduleStatus::Paused, None, T0))
         .await
         .unwrap();
-    let r = s
-        .schedule_fire(fire(
-            &a.id,
-            paused.next_run_at,
-            paused.next_run_at + 60_000,
-            None,
-        ))
-        .await
-        .unwrap();
+    let r = fire_now(
+        &s,
+        fire(&a.id, paused.next_run_at, paused.next_run_at + 60_000, None),
+    )
+    .await
+    .unwrap();
     assert!(!r.applied);
 }
 
@@ -368,12 +399,12 @@ pub async fn schedule_fire_overlap_and_skipped_ticks(s: Arc<dyn Store>) {
         .schedule;
     let mut p = fire(&a.id, t1, t1 + 60_000, Some(tick_job(&a.id, t1, t1)));
     p.skip_if_running = true;
-    let first = s.schedule_fire(p).await.unwrap();
+    let first = fire_now(&s, p).await.unwrap();
     assert!(first.job_created);
     let t2 = t1 + 60_000;
     let mut p = fire(&a.id, t2, t2 + 60_000, Some(tick_job(&a.id, t2, t2)));
     p.skip_if_running = true;
-    let r = s.schedule_fire(p).await.unwrap();
+    let r = fire_now(&s, p).await.unwrap();
     assert!(
         r.applied && r.skipped_overlap && r.job_id.is_none(),
         "{r:?}"
@@ -397,13 +428,12 @@ pub async fn schedule_fire_overlap_and_skipped_ticks(s: Arc<dyn Store>) {
     let t3 = t2 + 60_000;
     let mut p = fire(&a.id, t3, t3 + 60_000, Some(tick_job(&a.id, t3, t3)));
     p.skip_if_running = true;
-    let r = s.schedule_fire(p).await.unwrap();
+    let r = fire_now(&s, p).await.unwrap();
     assert!(r.applied && r.job_created && !r.skipped_overlap, "{r:?}");
 
     // A tick that starts nothing (a skipped missed tick) moves the schedule on only.
     let t4 = t3 + 60_000;
-    let r = s
-        .schedule_fire(fire(&a.id, t4, t4 + 60_000, None))
+    let r = fire_now(&s, fire(&a.id, t4, t4 + 60_000, None))
         .await
         .unwrap();
     assert!(r.applied && r.job_id.is_none() && !r.job_created, "{r:?}");

@@ -103,7 +103,8 @@ const MIGRATIONS: &[&str] = &[
         last_run_at      BIGINT,
         last_job_id      TEXT,
         created_at       BIGINT NOT NULL,
-        updated_at       BIGINT NOT NULL
+        updated_at       BIGINT NOT NULL,
+        version          BIGINT NOT NULL DEFAULT 0
     );
     CREATE INDEX reseolio_schedules_due ON reseolio_schedules (next_run_at) WHERE status = 'ACTIVE';
     "#,
@@ -121,10 +122,41 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Creates `schema` if needed and brings it up to [`SCHEMA_VERSION`]. Errors: InvalidArgument
 /// when the schema was written by a newer version; Unavailable when the server cannot be reached;
 /// Internal when SQL fails (nothing is applied then).
-pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<()> {
+pub(crate) async fn migrate(pool: &PgPool, schema: &str, apply_pending: bool) -> Result<()> {
+    if !apply_pending {
+        return check(pool, schema).await;
+    }
     let mut tx = pool.begin().await.map_err(map_pg)?;
     apply(&mut tx, schema).await?;
     tx.commit().await.map_err(map_pg)
+}
+
+/// Checks that `schema` is at [`SCHEMA_VERSION`] without creating or changing anything.
+/// Errors: InvalidArgument for a missing, older or newer schema.
+async fn check(pool: &PgPool, schema: &str) -> Result<()> {
+    let table: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(format!("\"{schema}\".reseolio_schema"))
+        .fetch_one(pool)
+        .await
+        .map_err(map_pg)?;
+    let current: i64 = match table {
+        None => 0,
+        Some(_) => sqlx::query_scalar::<_, Option<i64>>("SELECT max(version) FROM reseolio_schema")
+            .fetch_one(pool)
+            .await
+            .map_err(map_pg)?
+            .unwrap_or(0),
+    };
+    match current.cmp(&SCHEMA_VERSION) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(Error::invalid(format!(
+            "the PostgreSQL schema '{schema}' has version {current}, newer than this reseolio knows ({SCHEMA_VERSION}); upgrade reseolio to use it"
+        ))),
+        std::cmp::Ordering::Less => Err(Error::invalid(format!(
+            "the PostgreSQL schema '{schema}' has version {current}, older than this reseolio's \
+             ({SCHEMA_VERSION}); run `reseolio migrate` (or start the application) to upgrade it first"
+        ))),
+    }
 }
 
 async fn apply(tx: &mut PgConnection, schema: &str) -> Result<()> {

@@ -36,6 +36,9 @@ pub struct PostgresConfig {
     pub max_connections: u32,
     /// How long a call waits for a free connection (or for the server) before Unavailable.
     pub acquire_timeout: Duration,
+    /// Apply pending migrations at open (default). When false, a schema older than this build is
+    /// refused and nothing is created (see `SqliteConfig::migrate`).
+    pub migrate: bool,
 }
 
 impl PostgresConfig {
@@ -60,6 +63,7 @@ impl PostgresConfig {
             schema: "reseolio".into(),
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            migrate: true,
         };
         let mut rest = Vec::new();
         for pair in query
@@ -109,16 +113,7 @@ impl PostgresConfig {
 
 /// The URL with its password replaced, for messages.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    crate::StorageUrl::redact(url)
 }
 
 /// The PostgreSQL store. Cheap to share; every call takes a pooled connection, and every write
@@ -177,7 +172,7 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|e| at(map_pg(e)))?;
-        migrations::migrate(&pool, &config.schema)
+        migrations::migrate(&pool, &config.schema, config.migrate)
             .await
             .map_err(at)?;
         // One channel per schema, so that stores in other schemas of the database stay apart.

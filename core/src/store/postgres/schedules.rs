@@ -13,7 +13,7 @@ use sqlx::{PgConnection, Row};
 
 const COLUMNS: &str = "id, name, function, cron, timezone, status, args, max_attempts, backoff, \
     initial_delay_ms, max_delay_ms, jitter, timeout_ms, priority, missed, overlap, next_run_at, \
-    last_run_at, last_job_id, created_at, updated_at";
+    last_run_at, last_job_id, created_at, updated_at, version";
 
 fn schedule_from_row(r: &PgRow) -> Result<Schedule> {
     let get_err = |e: sqlx::Error| Error::internal(format!("reading a schedule row: {e}"));
@@ -46,6 +46,7 @@ fn schedule_from_row(r: &PgRow) -> Result<Schedule> {
         last_job_id: r.try_get(18).map_err(get_err)?,
         created_at: r.try_get(19).map_err(get_err)?,
         updated_at: r.try_get(20).map_err(get_err)?,
+        version: r.try_get(21).map_err(get_err)?,
     })
 }
 
@@ -95,7 +96,7 @@ pub(crate) async fn schedule_upsert(
             initial_delay_ms = excluded.initial_delay_ms, max_delay_ms = excluded.max_delay_ms, \
             jitter = excluded.jitter, timeout_ms = excluded.timeout_ms, \
             priority = excluded.priority, missed = excluded.missed, overlap = excluded.overlap, \
-            updated_at = excluded.updated_at \
+            updated_at = excluded.updated_at, version = s.version + 1 \
          RETURNING id, (xmax = 0) AS created",
     )
     .bind(&p.id)
@@ -174,8 +175,9 @@ pub(crate) async fn schedule_update(
         "UPDATE reseolio_schedules SET cron = $2, timezone = $3, args = $4, \
             max_attempts = $5, backoff = $6, initial_delay_ms = $7, max_delay_ms = $8, \
             jitter = $9, timeout_ms = $10, priority = $11, missed = $12, overlap = $13, \
-            status = $14, next_run_at = coalesce($15, next_run_at), updated_at = $16 \
-         WHERE id = $1",
+            status = $14, next_run_at = coalesce($15, next_run_at), updated_at = $16, \
+            version = version + 1 \
+         WHERE id = $1 AND version = $17",
     )
     .bind(&p.id)
     .bind(&p.cron)
@@ -187,12 +189,20 @@ pub(crate) async fn schedule_update(
         .bind(p.status.as_str())
         .bind(p.next_run_at)
         .bind(p.now_ms)
+        .bind(p.expected_version)
         .execute(&mut *c)
         .await
         .map_err(map_pg)?
         .rows_affected();
     if n == 0 {
-        return Err(Error::schedule_not_found(&p.id));
+        return Err(match by_id(c, &p.id).await? {
+            None => Error::schedule_not_found(&p.id),
+            Some(now) => Error::conflict(format!(
+                "schedule '{}' was changed by another caller (version {} now, {} read); nothing \
+                 was changed",
+                p.id, now.version, p.expected_version
+            )),
+        });
     }
     by_id(c, &p.id)
         .await?
@@ -244,10 +254,11 @@ pub(crate) async fn schedule_fire(
 ) -> Result<ScheduleFireResult> {
     let last_job: Option<Option<String>> = sqlx::query_scalar(
         "SELECT last_job_id FROM reseolio_schedules \
-         WHERE id = $1 AND status = 'ACTIVE' AND next_run_at = $2 FOR UPDATE",
+         WHERE id = $1 AND status = 'ACTIVE' AND next_run_at = $2 AND version = $3 FOR UPDATE",
     )
     .bind(&p.schedule_id)
     .bind(p.expected_next_run_at)
+    .bind(p.expected_version)
     .fetch_optional(&mut *c)
     .await
     .map_err(map_pg)?;
@@ -284,7 +295,7 @@ pub(crate) async fn schedule_fire(
     sqlx::query(
         "UPDATE reseolio_schedules SET next_run_at = $2, \
             last_run_at = CASE WHEN $3::text IS NULL THEN last_run_at ELSE $4 END, \
-            last_job_id = coalesce($3, last_job_id) WHERE id = $1",
+            last_job_id = coalesce($3, last_job_id), version = version + 1 WHERE id = $1",
     )
     .bind(&p.schedule_id)
     .bind(p.next_run_at)

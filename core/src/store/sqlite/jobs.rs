@@ -522,9 +522,12 @@ pub(crate) fn job_rescue(conn: &Connection, p: JobRescueParams) -> Result<Vec<Jo
             vec!["?"; p.dead_node_ids.len()].join(",")
         )
     };
+    // Named, as the claim's: left to itself the planner takes (status, created_at) for
+    // `status = 'RUNNING'` and reads every RUNNING row each pass instead of the expired ones.
     let lost: Vec<(String, i64, Option<String>, i64)> = conn
         .prepare_cached(&format!(
             "SELECT id, lease, node_id, timeout_ms FROM reseolio_jobs \
+             INDEXED BY reseolio_jobs_running \
              WHERE status = 'RUNNING' AND (lease_expires_at < ?1 {dead})"
         ))
         .and_then(|mut s| {
@@ -561,10 +564,12 @@ pub(crate) fn job_rescue(conn: &Connection, p: JobRescueParams) -> Result<Vec<Jo
 }
 
 pub(crate) fn job_prune(conn: &Connection, p: JobPruneParams) -> Result<u64> {
+    // Named: left to itself the planner takes (status, created_at) for the status list and
+    // reads every finished job (~0.3 s at a million rows, on the writer) to find none to prune.
     let ids: Vec<String> = conn
         .prepare_cached(
-            "SELECT id FROM reseolio_jobs WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED') \
-             AND completed_at < ?1 LIMIT ?2",
+            "SELECT id FROM reseolio_jobs INDEXED BY reseolio_jobs_finished \
+             WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED') AND completed_at < ?1 LIMIT ?2",
         )
         .and_then(|mut s| {
             s.query_map(params![p.completed_before_ms, p.limit], |r| r.get(0))?
@@ -706,11 +711,14 @@ pub(crate) fn job_stats(conn: &Connection, p: JobStatsParams) -> Result<JobStats
         .into_iter()
         .map(|(s, n)| Ok((s.parse::<JobStatus>()?, n.max(0) as u64)))
         .collect::<Result<Vec<_>>>()?;
-    // The status condition repeats the finished-jobs index's own, so that index serves the
-    // range: only the window's rows are read.
+    // The status condition repeats the finished-jobs index's own, so that index can serve the
+    // range and only the window's rows are read. It is named: left to itself the planner takes
+    // (status, created_at) for the status list and reads every finished job (~0.3 s at a
+    // million rows instead of ~10 ms for a busy 15-minute window).
     let finished = conn
         .prepare_cached(
             "SELECT (completed_at - ?1) / ?2, status, count(*) FROM reseolio_jobs \
+             INDEXED BY reseolio_jobs_finished \
              WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED') AND completed_at >= ?1 \
              GROUP BY 1, 2",
         )

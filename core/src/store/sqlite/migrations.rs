@@ -100,7 +100,8 @@ const MIGRATIONS: &[&str] = &[
         last_run_at      INTEGER,
         last_job_id      TEXT,
         created_at       INTEGER NOT NULL,
-        updated_at       INTEGER NOT NULL
+        updated_at       INTEGER NOT NULL,
+        version          INTEGER NOT NULL DEFAULT 0
     ) STRICT;
     CREATE INDEX reseolio_schedules_due ON reseolio_schedules (next_run_at) WHERE status = 'ACTIVE';
     "#,
@@ -133,19 +134,66 @@ const MIGRATIONS: &[&str] = &[
         WHERE idempotency_key IS NOT NULL;
     CREATE INDEX reseolio_jobs_status_created ON reseolio_jobs (status, created_at);
     "#,
+    // 5: the finished-jobs index carries the status too, so that the overview's throughput (jobs
+    // finished per bucket and status over the last minutes) reads the index alone instead of
+    // one table row per finished job: a busy 15-minute window (17,000 jobs, a million rows)
+    // takes ~6 ms instead of ~15 ms, and /api/stats p99 drops from ~50-65 ms to ~10-15 ms on a
+    // busy two-core machine (dashboard benchmark). It replaces the old index under the same
+    // name (the queries name it), so every write maintains as many indexes as before; each
+    // entry grows by the status text. Rebuilding it takes ~1 s per million finished jobs.
+    r#"
+    DROP INDEX reseolio_jobs_finished;
+    CREATE INDEX reseolio_jobs_finished
+        ON reseolio_jobs (completed_at, status) WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED');
+    "#,
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Brings the schema up to [`SCHEMA_VERSION`]. Errors: InvalidArgument when the file was written by
-/// a newer schema; Internal when SQL fails.
-pub(crate) fn migrate(conn: &Connection) -> Result<()> {
+/// Brings the schema up to [`SCHEMA_VERSION`], or with `apply` false only checks that it is there.
+/// Errors: InvalidArgument when the file was written by a newer schema, or (without `apply`) by
+/// an older one; Internal when SQL fails.
+pub(crate) fn migrate(conn: &Connection, apply_pending: bool) -> Result<()> {
+    if !apply_pending {
+        return check(conn);
+    }
     conn.execute_batch("BEGIN IMMEDIATE").map_err(map_sqlite)?;
     let r = apply(conn);
     let end = if r.is_ok() { "COMMIT" } else { "ROLLBACK" };
     conn.execute_batch(end).map_err(map_sqlite)?;
     r
+}
+
+fn check(conn: &Connection) -> Result<()> {
+    let has_table: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'reseolio_schema'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(map_sqlite)?
+        > 0;
+    let current: i64 = if has_table {
+        conn.query_row(
+            "SELECT coalesce(max(version), 0) FROM reseolio_schema",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(map_sqlite)?
+    } else {
+        0
+    };
+    match current.cmp(&SCHEMA_VERSION) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(Error::invalid(format!(
+            "the database has schema version {current}, newer than this reseolio knows ({SCHEMA_VERSION}); upgrade reseolio to open it"
+        ))),
+        std::cmp::Ordering::Less => Err(Error::invalid(format!(
+            "the database has schema version {current}, older than this reseolio's ({SCHEMA_VERSION}); \
+             run `reseolio migrate` (or start the application) to upgrade it first"
+        ))),
+    }
 }
 
 fn apply(conn: &Connection) -> Result<()> {

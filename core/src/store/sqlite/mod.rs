@@ -63,6 +63,10 @@ pub struct SqliteConfig {
     pub busy_timeout: Duration,
     /// The most requests committed in one transaction.
     pub max_batch: usize,
+    /// Apply pending migrations at open (default). When false, a database whose schema is older
+    /// than this build is refused instead, and nothing is created: operator tools open this way
+    /// so that a newer CLI never upgrades the database under a running application.
+    pub migrate: bool,
 }
 
 impl SqliteConfig {
@@ -81,6 +85,7 @@ impl SqliteConfig {
             read_connections: 4,
             busy_timeout: Duration::from_secs(5),
             max_batch: 512,
+            migrate: true,
         }
     }
 }
@@ -124,7 +129,7 @@ impl SqliteStore {
         };
         conn.execute_batch(&format!("PRAGMA synchronous = {sync}"))
             .map_err(map_sqlite)?;
-        if let Err(e) = migrations::migrate(&conn) {
+        if let Err(e) = migrations::migrate(&conn, config.migrate) {
             return Err(match (&config.path, e.kind()) {
                 (Some(p), crate::ErrorKind::Internal) if e.message().contains("read-only") => {
                     Error::invalid(format!("'{}' is read-only: {}", p.display(), e.message()))

@@ -12,7 +12,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, name, function, cron, timezone, status, args, max_attempts, backoff, \
     initial_delay_ms, max_delay_ms, jitter, timeout_ms, priority, missed, overlap, next_run_at, \
-    last_run_at, last_job_id, created_at, updated_at";
+    last_run_at, last_job_id, created_at, updated_at, version";
 
 fn bad(i: usize, e: Error) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
@@ -51,6 +51,7 @@ fn schedule_from_row(r: &Row<'_>) -> rusqlite::Result<Schedule> {
         last_job_id: r.get(18)?,
         created_at: r.get(19)?,
         updated_at: r.get(20)?,
+        version: r.get(21)?,
     })
 }
 
@@ -117,7 +118,7 @@ pub(crate) fn schedule_upsert(
             initial_delay_ms = excluded.initial_delay_ms, max_delay_ms = excluded.max_delay_ms, \
             jitter = excluded.jitter, timeout_ms = excluded.timeout_ms, \
             priority = excluded.priority, missed = excluded.missed, overlap = excluded.overlap, \
-            updated_at = excluded.updated_at",
+            updated_at = excluded.updated_at, version = version + 1",
     )
     .and_then(|mut s| s.execute(params_from_iter(args.iter())))
     .map_err(map_sqlite)?;
@@ -183,19 +184,28 @@ pub(crate) fn schedule_update(conn: &Connection, p: ScheduleUpdateParams) -> Res
         Value::Text(p.status.as_str().into()),
         p.next_run_at.map_or(Value::Null, Value::Integer),
         Value::Integer(p.now_ms),
+        Value::Integer(p.expected_version),
     ]);
     let n = conn
         .prepare_cached(
             "UPDATE reseolio_schedules SET cron = ?2, timezone = ?3, args = ?4, \
                 max_attempts = ?5, backoff = ?6, initial_delay_ms = ?7, max_delay_ms = ?8, \
                 jitter = ?9, timeout_ms = ?10, priority = ?11, missed = ?12, overlap = ?13, \
-                status = ?14, next_run_at = coalesce(?15, next_run_at), updated_at = ?16 \
-             WHERE id = ?1",
+                status = ?14, next_run_at = coalesce(?15, next_run_at), updated_at = ?16, \
+                version = version + 1 \
+             WHERE id = ?1 AND version = ?17",
         )
         .and_then(|mut s| s.execute(params_from_iter(args.iter())))
         .map_err(map_sqlite)?;
     if n == 0 {
-        return Err(Error::schedule_not_found(&p.id));
+        return Err(match by_id(conn, &p.id)? {
+            None => Error::schedule_not_found(&p.id),
+            Some(now) => Error::conflict(format!(
+                "schedule '{}' was changed by another caller (version {} now, {} read); nothing \
+                 was changed",
+                p.id, now.version, p.expected_version
+            )),
+        });
     }
     by_id(conn, &p.id)?.ok_or_else(|| Error::schedule_not_found(&p.id))
 }
@@ -236,11 +246,14 @@ pub(crate) fn schedule_fire(
     let last_job: Option<Option<String>> = conn
         .prepare_cached(
             "SELECT last_job_id FROM reseolio_schedules \
-             WHERE id = ?1 AND status = 'ACTIVE' AND next_run_at = ?2",
+             WHERE id = ?1 AND status = 'ACTIVE' AND next_run_at = ?2 AND version = ?3",
         )
         .and_then(|mut s| {
-            s.query_row(params![p.schedule_id, p.expected_next_run_at], |r| r.get(0))
-                .optional()
+            s.query_row(
+                params![p.schedule_id, p.expected_next_run_at, p.expected_version],
+                |r| r.get(0),
+            )
+            .optional()
         })
         .map_err(map_sqlite)?;
     let Some(last_job) = last_job else {
@@ -276,7 +289,7 @@ pub(crate) fn schedule_fire(
     conn.prepare_cached(
         "UPDATE reseolio_schedules SET next_run_at = ?2, \
             last_run_at = CASE WHEN ?3 IS NULL THEN last_run_at ELSE ?4 END, \
-            last_job_id = coalesce(?3, last_job_id) WHERE id = ?1",
+            last_job_id = coalesce(?3, last_job_id), version = version + 1 WHERE id = ?1",
     )
     .and_then(|mut s| s.execute(params![p.schedule_id, p.next_run_at, job_id, p.run_tick]))
     .map_err(map_sqlite)?;

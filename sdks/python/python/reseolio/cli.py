@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -57,7 +58,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"reseolio: {e}", file=sys.stderr)
         return 1
     suffix = ", read-only" if args.read_only else ""
-    print(f"reseolio dashboard on http://{server.address} (storage {args.db}{suffix})", file=sys.stderr, flush=True)
+    shown = re.sub(r"^([a-z]+://[^:/@]+):[^@]*@", r"\1:***@", args.db, flags=re.IGNORECASE)
+    print(f"reseolio dashboard on http://{server.address} (storage {shown}{suffix})", file=sys.stderr, flush=True)
     while not stop.wait(0.5):
         pass
     server.close()

@@ -632,6 +632,66 @@ fn the_binary_serves_until_sigterm_and_exits_zero() {
     assert!(rest.iter().any(|l| l == "reseolio stopped"), "{rest:?}");
 }
 
+/// `--http-addr` (RESEOLIO_HTTP_ADDR): the sidecar also serves the dashboard and `/metrics`,
+/// whose counters follow what its gRPC clients did.
+#[test]
+fn the_binary_serves_the_dashboard_and_metrics_on_its_http_address() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_reseolio"))
+        .env("RESEOLIO_DB", dir.path().join("http.db"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("RESEOLIO_HTTP_ADDR", "127.0.0.1:0")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let http_line = lines.next().unwrap().unwrap();
+    let http = http_line
+        .strip_prefix("reseolio dashboard and /metrics on http://")
+        .unwrap_or_else(|| panic!("{http_line}"))
+        .to_string();
+    let ready = lines.next().unwrap().unwrap();
+    let addr = ready.split_whitespace().nth(3).unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = client(&format!("http://{addr}")).await;
+        for i in 0..3 {
+            c.enqueue_job(enqueue("mail", &format!("[{i}]")))
+                .await
+                .unwrap();
+        }
+    });
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(&http).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let metrics = get("/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    for line in [
+        r#"reseolio_jobs_enqueued_total{function="mail"} 3"#,
+        r#"reseolio_jobs{status="PENDING"} 3"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "no {line} in {metrics}");
+    }
+    let page = get("/");
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("<html"),
+        "{page}"
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}
+
 #[test]
 fn a_second_signal_exits_at_once_while_jobs_are_in_flight() {
     use std::io::{BufRead, BufReader};

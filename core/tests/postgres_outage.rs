@@ -6,13 +6,12 @@
 //! terminates backends by application name, which no other test uses.)
 //! Reads RESEOLIO_TEST_POSTGRES_URL; says it skipped without it.
 
-use reseolio_core::store::JobListParams;
-use reseolio_core::{
-    Engine, EngineConfig, EnqueueOptions, ErrorKind, JobStatus, Outcome, WorkerOptions,
-};
+mod common;
+
+use reseolio_core::{Engine, EngineConfig, EnqueueOptions, ErrorKind, Outcome, WorkerOptions};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminated_connections_lose_no_job_and_run_none_twice() {
@@ -112,25 +111,7 @@ async fn terminated_connections_lose_no_job_and_run_none_twice() {
         "the engine's connections were terminated ({terminated})"
     );
 
-    let end = Instant::now() + Duration::from_secs(60);
-    loop {
-        let done = engine
-            .list(JobListParams {
-                statuses: vec![JobStatus::Success],
-                limit: 1,
-                ..Default::default()
-            })
-            .await;
-        if matches!(done, Ok(ref r) if r.total == n as u64) {
-            break;
-        }
-        assert!(
-            Instant::now() < end,
-            "not every job succeeded: {:?}",
-            done.map(|r| r.total)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_all_succeeded(&engine, n, Duration::from_secs(60)).await;
     let runs = runs.lock().unwrap().clone();
     eprintln!(
         "{terminated} connections terminated; {} calls answered Unavailable and were retried",

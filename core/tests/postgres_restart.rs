@@ -11,10 +11,9 @@
 //! `/usr/lib/postgresql/*/bin`) must be installed, or it fails. As root it runs them as the
 //! `postgres` OS user. The cluster is stopped by a guard, so none is left running on a panic.
 
-use reseolio_core::store::JobListParams;
-use reseolio_core::{
-    Engine, EngineConfig, EnqueueOptions, ErrorKind, JobStatus, Outcome, WorkerOptions,
-};
+mod common;
+
+use reseolio_core::{Engine, EngineConfig, EnqueueOptions, ErrorKind, Outcome, WorkerOptions};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -433,25 +432,7 @@ async fn scenario(cluster: &Cluster) {
         .expect("the producer failed");
     let produced_at = started.elapsed();
 
-    let end = Instant::now() + Duration::from_secs(45);
-    loop {
-        let done = engine
-            .list(JobListParams {
-                statuses: vec![JobStatus::Success],
-                limit: 1,
-                ..Default::default()
-            })
-            .await;
-        if matches!(done, Ok(ref r) if r.total == JOBS as u64) {
-            break;
-        }
-        assert!(
-            Instant::now() < end,
-            "not every job succeeded within 45 s after the last enqueue: {:?} of {JOBS}",
-            done.map(|r| r.total)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_all_succeeded(&engine, JOBS, Duration::from_secs(45)).await;
     let total = started.elapsed();
     running.abort();
     worker.shutdown(Duration::from_secs(1)).await;

@@ -29,8 +29,11 @@ pub mod schedule;
 pub mod store;
 
 pub use engine::{
-    Engine, EngineConfig, Enqueued, MaintenanceReport, SchedulerReport, StorageUrl, Task, Worker,
-    WorkerOptions, DEFAULT_TIMEZONE,
+    validate_event_key, Engine, EngineConfig, Enqueued, MaintenanceReport, SchedulerReport,
+    StorageUrl, Task, Worker, WorkerOptions, DEFAULT_TIMEZONE, MAX_EVENT_KEY_BYTES,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use job::{Attempt, Backoff, ClaimedJob, EnqueueOptions, Job, JobStatus, LeaseToken, Outcome};
+pub use job::{
+    Attempt, Backoff, ClaimedJob, EnqueueOptions, Job, JobStatus, LeaseToken, Outcome, Step,
+    StepKind, StepOutcome, StepRecord, StepStatus, StepWait, StepWaitOutcome, WAKE_NEVER_MS,
+};

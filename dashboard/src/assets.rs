@@ -68,6 +68,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../assets/js/job.js"),
     },
     Asset {
+        path: "js/steps.js",
+        content_type: JS,
+        body: include_str!("../assets/js/steps.js"),
+    },
+    Asset {
         path: "js/schedules.js",
         content_type: JS,
         body: include_str!("../assets/js/schedules.js"),

@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use reseolio_core::schedule::Schedule;
 use reseolio_core::store::Leader;
-use reseolio_core::{Attempt, EnqueueOptions, Job};
+use reseolio_core::{Attempt, EnqueueOptions, Job, Step};
 use serde_json::{json, Value};
 
 /// An opaque payload: `{"encoding": "json", "value": <the JSON>}` when it is valid UTF-8 JSON
@@ -97,6 +97,27 @@ pub fn attempt(a: &Attempt) -> Value {
     })
 }
 
+/// One step of a job's journal. `result` is a [`payload`] (a finished sleep's is empty bytes);
+/// `duration_ms` is set once the step finished (never negative: a run step's start comes from
+/// the worker's clock). A waiting step says what it waits for: `wait_key` is the event key or
+/// the child job id, `wake_at` the end of a sleep or the deadline of an event wait (null: none).
+pub fn step(s: &Step) -> Value {
+    json!({
+        "seq": s.seq,
+        "name": s.name,
+        "kind": s.kind.as_str(),
+        "status": s.status.as_str(),
+        "result": s.result.as_deref().map(payload),
+        "error": s.error,
+        "attempts": s.attempts,
+        "started_at": s.started_at,
+        "completed_at": s.completed_at,
+        "duration_ms": s.completed_at.map(|c| (c - s.started_at).max(0)),
+        "wait_key": s.wait_key,
+        "wake_at": s.wake_at,
+    })
+}
+
 /// A schedule. `next_run_at` is null when the expression has no further tick.
 pub fn schedule(s: &Schedule) -> Value {
     json!({
@@ -161,6 +182,53 @@ mod tests {
         );
         assert_eq!(payload(b""), json!({"encoding": "base64", "value": ""}));
         assert_eq!(payload(b"not json")["encoding"], "base64");
+    }
+
+    #[test]
+    fn steps_have_a_duration_once_finished_and_never_a_negative_one() {
+        use reseolio_core::{StepKind, StepStatus};
+        let waiting = Step {
+            job_id: "j".into(),
+            seq: 2,
+            name: "approval".into(),
+            kind: StepKind::Event,
+            status: StepStatus::Waiting,
+            result: None,
+            error: None,
+            attempts: 1,
+            started_at: 1_000,
+            completed_at: None,
+            wait_key: Some("order-7".into()),
+            wake_at: None,
+        };
+        let v = step(&waiting);
+        assert_eq!(
+            (&v["kind"], &v["status"], &v["duration_ms"], &v["result"]),
+            (
+                &json!("event"),
+                &json!("WAITING"),
+                &Value::Null,
+                &Value::Null
+            )
+        );
+        assert_eq!(
+            (&v["wait_key"], &v["wake_at"]),
+            (&json!("order-7"), &Value::Null)
+        );
+        let done = Step {
+            status: StepStatus::Success,
+            result: Some(br#"{"ok": true}"#.to_vec()),
+            completed_at: Some(1_250),
+            ..waiting.clone()
+        };
+        assert_eq!(step(&done)["duration_ms"], 250);
+        assert_eq!(step(&done)["result"], payload(br#"{"ok": true}"#));
+        // A worker whose clock runs ahead of the engine's.
+        let skewed = Step {
+            started_at: 2_000,
+            ..done
+        };
+        assert_eq!(step(&skewed)["duration_ms"], 0);
     }
 
     #[test]

@@ -4,7 +4,10 @@
 mod support;
 
 use reseolio_core::schedule::ScheduleSpec;
-use reseolio_core::{EnqueueOptions, ErrorKind};
+use reseolio_core::{
+    EnqueueOptions, ErrorKind, Outcome, StepOutcome, StepRecord, StepWait, StepWaitOutcome,
+    WorkerOptions,
+};
 use reseolio_dashboard::{serve, DashboardConfig};
 use serde_json::{json, Value};
 use support::{request, seed, Fixture};
@@ -259,6 +262,193 @@ async fn a_job_page_has_payloads_errors_attempts_and_its_schedule() {
     assert_eq!(
         orphan["job"]["schedule"],
         json!({"id": sched, "name": null, "tick_ms": tick})
+    );
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_page_lists_its_steps_in_call_order_with_what_a_waiting_step_waits_for() {
+    let f = Fixture::new().await;
+    let s = seed(&f).await;
+    let worker = f
+        .engine
+        .worker(WorkerOptions {
+            names: vec!["flow".into()],
+            concurrency: 1,
+            worker_id: Some("flow-worker".into()),
+        })
+        .unwrap();
+
+    // A function that fetched, failed to notify (after 3 tries) and sleeps for an hour.
+    let flow = f.enqueue("flow", b"[]", EnqueueOptions::default()).await;
+    let task = worker.poll().await.unwrap();
+    assert_eq!(task.token().job_id, flow);
+    let before = now_ms();
+    let record = |seq, name: &str, outcome, attempts| StepRecord {
+        seq,
+        name: name.into(),
+        outcome,
+        attempts,
+        started_at: before - 1_500,
+    };
+    let fetched = StepOutcome::Success(br#"{"rows": 3}"#.to_vec());
+    let unreachable = StepOutcome::Failure("smtp: connection refused".into());
+    for r in [
+        record(0, "fetch", fetched, 1),
+        record(1, "notify", unreachable, 3),
+    ] {
+        f.engine.step_record(task.token(), r).await.unwrap();
+    }
+    let until_ms = before + 3_600_000;
+    let slept = f
+        .engine
+        .step_wait(task.token(), 2, "cool-down", StepWait::Sleep { until_ms })
+        .await
+        .unwrap();
+    assert_eq!(slept, StepWaitOutcome::Suspended { wake_at: until_ms });
+    worker
+        .complete(task.token(), Outcome::Suspended)
+        .await
+        .unwrap();
+    let after = now_ms();
+
+    let res = f.get(&format!("/api/jobs/{flow}")).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let page = res.json();
+    assert_eq!(page["job"]["status"], "PENDING", "suspended on its sleep");
+    let steps = page["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let mut expected_keys = [
+        "seq",
+        "name",
+        "kind",
+        "status",
+        "result",
+        "error",
+        "attempts",
+        "started_at",
+        "completed_at",
+        "duration_ms",
+        "wait_key",
+        "wake_at",
+    ]
+    .map(String::from)
+    .to_vec();
+    expected_keys.sort();
+    for st in steps {
+        assert_eq!(keys(st), expected_keys);
+    }
+    let finished_in_time = |st: &Value| {
+        let done = st["completed_at"].as_i64().unwrap();
+        assert!((before..=after).contains(&done), "{st}");
+        assert_eq!(st["started_at"], before - 1_500);
+        assert_eq!(st["duration_ms"].as_i64().unwrap(), done - (before - 1_500));
+    };
+
+    let ok = &steps[0];
+    assert_eq!(
+        (&ok["seq"], &ok["name"], &ok["kind"], &ok["status"]),
+        (&json!(0), &json!("fetch"), &json!("run"), &json!("SUCCESS"))
+    );
+    assert_eq!(
+        ok["result"],
+        json!({"encoding": "json", "value": {"rows": 3}})
+    );
+    assert_eq!((&ok["error"], &ok["attempts"]), (&Value::Null, &json!(1)));
+    assert_eq!(
+        (&ok["wait_key"], &ok["wake_at"]),
+        (&Value::Null, &Value::Null)
+    );
+    finished_in_time(ok);
+
+    let failed = &steps[1];
+    assert_eq!(
+        (&failed["seq"], &failed["name"], &failed["status"]),
+        (&json!(1), &json!("notify"), &json!("FAILED"))
+    );
+    assert_eq!(failed["error"], "smtp: connection refused");
+    assert_eq!(
+        (&failed["result"], &failed["attempts"]),
+        (&Value::Null, &json!(3))
+    );
+    finished_in_time(failed);
+
+    let sleeping = &steps[2];
+    assert_eq!(
+        (&sleeping["seq"], &sleeping["name"], &sleeping["kind"]),
+        (&json!(2), &json!("cool-down"), &json!("sleep"))
+    );
+    assert_eq!(sleeping["status"], "WAITING");
+    assert_eq!(sleeping["wake_at"], until_ms);
+    assert_eq!(sleeping["wait_key"], Value::Null);
+    assert_eq!(
+        (
+            &sleeping["completed_at"],
+            &sleeping["duration_ms"],
+            &sleeping["result"]
+        ),
+        (&Value::Null, &Value::Null, &Value::Null)
+    );
+    let started = sleeping["started_at"].as_i64().unwrap();
+    assert!(
+        (before..=after).contains(&started),
+        "the engine's clock: {started}"
+    );
+    assert_eq!(
+        page["job"]["run_at"], until_ms,
+        "due again when the sleep ends"
+    );
+
+    // Waits for an event without a deadline, and for a child job: the key, and no wake time.
+    let waits = [
+        StepWait::Event {
+            key: "approval:order-7".into(),
+            timeout_at_ms: None,
+        },
+        StepWait::Child {
+            job_id: s.pending[0].clone(),
+        },
+    ];
+    for (wait, key) in waits.into_iter().zip(["approval:order-7", &s.pending[0]]) {
+        let id = f.enqueue("flow", b"[]", EnqueueOptions::default()).await;
+        let task = worker.poll().await.unwrap();
+        let kind = wait.kind().as_str();
+        let out = f
+            .engine
+            .step_wait(task.token(), 0, "wait", wait)
+            .await
+            .unwrap();
+        assert!(matches!(out, StepWaitOutcome::Suspended { .. }), "{out:?}");
+        worker
+            .complete(task.token(), Outcome::Suspended)
+            .await
+            .unwrap();
+        let st = f.get(&format!("/api/jobs/{id}")).await.json()["steps"][0].clone();
+        assert_eq!(
+            (&st["kind"], &st["status"], &st["wait_key"], &st["wake_at"]),
+            (&json!(kind), &json!("WAITING"), &json!(key), &Value::Null)
+        );
+    }
+    worker.shutdown(std::time::Duration::ZERO).await;
+
+    // A job without steps has an empty list; an unknown job is still a 404.
+    let plain = f.get(&format!("/api/jobs/{}", s.succeeded[0])).await.json();
+    assert_eq!(plain["steps"], json!([]));
+    let unknown = f.get("/api/jobs/no-such-job").await;
+    assert_eq!(
+        (unknown.status, unknown.kind()),
+        (404, "NotFound".to_string())
     );
 }
 
@@ -724,6 +914,11 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_headers() {
             "/assets/js/api.js",
             "text/javascript; charset=utf-8",
             "x-reseolio-csrf",
+        ),
+        (
+            "/assets/js/steps.js",
+            "text/javascript; charset=utf-8",
+            "steps-table",
         ),
         ("/assets/app.css", "text/css; charset=utf-8", ".badge"),
         ("/assets/favicon.svg", "image/svg+xml", "<svg"),

@@ -1,6 +1,7 @@
 //! The Client: the same operations whatever the storage URL.
 
 mod schedules;
+mod steps;
 
 use crate::remote::{Remote, RemoteWorker};
 use crate::runtime::{on_runtime, on_runtime_cancellable, runtime};

@@ -22,12 +22,13 @@ pub use reseolio_core::schedule::{
     MissedPolicy, OverlapPolicy, Schedule, ScheduleChange, ScheduleSpec, ScheduleStatus,
 };
 pub use reseolio_core::store::{
-    JobCompleteResult, JobHeartbeatResult, JobListParams, JobListResult, JobOrder, Leader,
-    ScheduleListParams, ScheduleListResult,
+    EventSendResult, JobCompleteResult, JobHeartbeatResult, JobListParams, JobListResult, JobOrder,
+    Leader, ScheduleListParams, ScheduleListResult,
 };
 pub use reseolio_core::{
     Attempt, Backoff, ClaimedJob, EnqueueOptions, Enqueued, Error, ErrorKind, Job, JobStatus,
-    LeaseToken, Outcome, Result,
+    LeaseToken, Outcome, Result, Step, StepKind, StepOutcome, StepRecord, StepStatus, StepWait,
+    StepWaitOutcome, WAKE_NEVER_MS,
 };
 pub use runtime::runtime;
 pub use worker::{ClientTask, ClientWorker};

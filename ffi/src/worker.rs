@@ -159,8 +159,13 @@ impl ClientWorker {
         Ok(tasks)
     }
 
-    /// Reports an attempt. Errors: Conflict for a stale token (nothing changes); InvalidArgument
-    /// for a payload over the limit.
+    /// Reports an attempt and frees its slot. [`Outcome::Suspended`] reports a handler that
+    /// stopped because [`crate::Client::step_wait`] suspended its job: nothing is written (the
+    /// wait already handed the job back), only the slot is freed, on either transport.
+    ///
+    /// Errors: Conflict for a stale token (nothing changes; the slot is freed); InvalidArgument
+    /// for a payload over the limit (the job stays held); Unavailable (the job stays held: retry
+    /// the call).
     pub async fn complete(
         &self,
         token: &LeaseToken,

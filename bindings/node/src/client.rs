@@ -1,5 +1,5 @@
 //! The `Client` class: a thin wrapper of `reseolio_ffi::Client`. Every method returns a Promise;
-//! every method may be called concurrently.
+//! every method may be called concurrently. The step and event methods are in `steps.rs`.
 
 use crate::convert::{
     self, Attempt, ConnectOptions, Enqueued, Job, JobOptions, JobPage, LeaderInfo,
@@ -14,7 +14,7 @@ use std::time::Duration;
 /// A connection to Reseolio: the embedded engine (`sqlite://`) or a sidecar (`grpc://`).
 #[napi]
 pub struct Client {
-    inner: reseolio_ffi::Client,
+    pub(crate) inner: reseolio_ffi::Client,
 }
 
 /// Opens a client: for `sqlite://` the database is opened (created) and migrated, for `grpc://`

@@ -18,6 +18,7 @@ mod convert;
 mod dashboard;
 mod error;
 mod schedules;
+mod steps;
 mod worker;
 
 /// The version of the engine inside this addon.

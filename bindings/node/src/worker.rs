@@ -19,7 +19,7 @@ impl Worker {
     }
 }
 
-fn token(s: &str) -> napi::Result<LeaseToken> {
+pub(crate) fn token(s: &str) -> napi::Result<LeaseToken> {
     s.parse::<LeaseToken>().map_err(to_js)
 }
 
@@ -77,6 +77,18 @@ impl Worker {
         let t = self::token(&token)?;
         let r = self.inner.heartbeat(&t).await.map_err(to_js)?;
         Ok(matches!(r, JobHeartbeatResult::Cancelled))
+    }
+
+    /// Reports an attempt that a step wait suspended (`stepWait` resolved to `suspended`): the
+    /// engine has the job back already, so this writes nothing and only frees the slot.
+    #[napi]
+    pub async fn suspend(&self, token: String) -> napi::Result<()> {
+        let t = self::token(&token)?;
+        self.inner
+            .complete(&t, Outcome::Suspended)
+            .await
+            .map_err(to_js)?;
+        Ok(())
     }
 
     /// Stops claiming, waits up to `graceMs` for held jobs to complete, then hands the rest back.

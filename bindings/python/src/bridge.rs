@@ -13,6 +13,7 @@
 use crate::convert::{Attempt, Job, LeaderInfo};
 use crate::error::to_py;
 use crate::schedules::Schedule;
+use crate::steps::Step;
 use crate::worker::{Task, Worker};
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
@@ -24,6 +25,7 @@ use std::sync::Mutex;
 pub(crate) enum Value {
     Unit,
     Bool(bool),
+    Int(i64),
     Str(String),
     Enqueued(String, bool),
     Job(reseolio_ffi::Job),
@@ -32,6 +34,8 @@ pub(crate) enum Value {
     Leader(reseolio_ffi::LeaderInfo),
     Schedule(reseolio_ffi::Schedule),
     Schedules(Vec<reseolio_ffi::Schedule>, u64),
+    Step(reseolio_ffi::Step),
+    Steps(Vec<reseolio_ffi::Step>),
     Worker(reseolio_ffi::ClientWorker),
     Task(reseolio_ffi::ClientTask),
 }
@@ -92,6 +96,7 @@ fn to_object(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
     match v {
         Value::Unit => Ok(py.None()),
         Value::Bool(b) => b.into_py_any(py),
+        Value::Int(i) => i.into_py_any(py),
         Value::Str(s) => s.into_py_any(py),
         Value::Enqueued(id, dedup) => (id, dedup).into_py_any(py),
         Value::Job(j) => Job::from(j).into_py_any(py),
@@ -110,6 +115,12 @@ fn to_object(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
             let schedules: Vec<Schedule> = schedules.into_iter().map(Schedule::from).collect();
             (schedules, total).into_py_any(py)
         }
+        Value::Step(s) => Step::from(s).into_py_any(py),
+        Value::Steps(s) => s
+            .into_iter()
+            .map(Step::from)
+            .collect::<Vec<_>>()
+            .into_py_any(py),
         Value::Worker(w) => Worker::new(w).into_py_any(py),
         Value::Task(t) => Task::new(t).into_py_any(py),
     }

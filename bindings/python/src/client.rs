@@ -6,6 +6,7 @@ use crate::bridge::{spawn, Value};
 use crate::convert;
 use crate::error::to_py;
 use crate::schedules::{self, Op};
+use crate::steps;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use reseolio_ffi::{ConnectOptions, Error, JobListParams, JobOrder};
@@ -250,6 +251,71 @@ impl Client {
     /// Starts a job of the schedule now; resolves to `(job_id, deduplicated)`.
     fn schedule_trigger(&self, fd: i32, id: u64, id_or_name: String) {
         schedules::by_key(&self.inner, fd, id, id_or_name, Op::Trigger);
+    }
+
+    /// Resolves to the job's recorded steps (`Step`), in call order; NotFoundError for an
+    /// unknown job.
+    fn steps(&self, fd: i32, id: u64, job_id: String) {
+        steps::list(&self.inner, fd, id, job_id);
+    }
+
+    /// Records a run step's outcome (`result` bytes, or `error` for its final failure) while
+    /// `token` holds the job; resolves to the recorded `Step` (an earlier finished record of
+    /// that place when there is one). ConflictError for a stale token or a changed step order.
+    #[allow(clippy::too_many_arguments)]
+    fn step_record(
+        &self,
+        fd: i32,
+        id: u64,
+        token: String,
+        seq: u32,
+        name: String,
+        result: Option<Vec<u8>>,
+        error: Option<String>,
+        attempts: u32,
+        started_at: i64,
+    ) -> PyResult<()> {
+        let r = steps::Record {
+            token,
+            seq,
+            name,
+            result,
+            error,
+            attempts,
+            started_at,
+        };
+        steps::record(&self.inner, fd, id, r)
+    }
+
+    /// A wait step while `token` holds the job: `kind` "sleep" (`at_ms` its end), "event" (`key`,
+    /// `at_ms` the deadline or None) or "child" (`key` the child job id). Resolves to the
+    /// finished `Step`, or to the wake time (an int, Unix ms) when the job was suspended.
+    #[allow(clippy::too_many_arguments)]
+    fn step_wait(
+        &self,
+        fd: i32,
+        id: u64,
+        token: String,
+        seq: u32,
+        name: String,
+        kind: String,
+        key: Option<String>,
+        at_ms: Option<i64>,
+    ) -> PyResult<()> {
+        let w = steps::Wait {
+            token,
+            seq,
+            name,
+            kind,
+            key,
+            at_ms,
+        };
+        steps::wait(&self.inner, fd, id, w)
+    }
+
+    /// Sends an event; resolves to the number of waiting jobs woken.
+    fn event_send(&self, fd: i32, id: u64, key: String, payload: Vec<u8>) {
+        steps::send(&self.inner, fd, id, key, payload);
     }
 
     /// Starts a worker; resolves to a `Worker`.

@@ -1,11 +1,16 @@
 //! Engine errors as the exception classes of `reseolio.errors`, one per kind, so that Python
-//! code catches the same class whichever transport raised it.
+//! code catches the same class whichever transport raised it. One Conflict has a class of its
+//! own: a changed step order (`StepOrderError`, also NonRetryable).
 
 use pyo3::prelude::*;
 use reseolio_ffi::{Error, ErrorKind};
 
-fn class_name(kind: ErrorKind) -> &'static str {
-    match kind {
+/// The text every engine's "step order changed" Conflict starts with.
+const STEP_ORDER_CHANGED: &str = "step order changed";
+
+fn class_name(e: &Error) -> &'static str {
+    match e.kind() {
+        ErrorKind::Conflict if e.message().starts_with(STEP_ORDER_CHANGED) => "StepOrderError",
         ErrorKind::InvalidArgument => "InvalidArgumentError",
         ErrorKind::NotFound => "NotFoundError",
         ErrorKind::AlreadyExists => "AlreadyExistsError",
@@ -22,7 +27,7 @@ pub(crate) fn to_py(e: Error) -> PyErr {
     Python::attach(|py| {
         let made = py
             .import("reseolio.errors")
-            .and_then(|m| m.getattr(class_name(e.kind())))
+            .and_then(|m| m.getattr(class_name(&e)))
             .and_then(|cls| cls.call1((e.message().to_string(),)));
         match made {
             Ok(exc) => PyErr::from_value(exc),

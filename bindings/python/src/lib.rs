@@ -11,6 +11,7 @@ mod convert;
 mod dashboard;
 mod error;
 mod schedules;
+mod steps;
 mod worker;
 
 use pyo3::prelude::*;
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::Attempt>()?;
     m.add_class::<convert::LeaderInfo>()?;
     m.add_class::<schedules::Schedule>()?;
+    m.add_class::<steps::Step>()?;
     m.add_class::<worker::Worker>()?;
     m.add_class::<worker::Task>()?;
     m.add_class::<dashboard::UiServer>()?;

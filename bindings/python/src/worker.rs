@@ -60,6 +60,19 @@ impl Worker {
         Ok(())
     }
 
+    /// Reports an attempt that a step wait suspended (`Client.step_wait` resolved to a wake
+    /// time): the engine has the job back already, so this writes nothing and only frees the
+    /// slot. Resolves to None.
+    fn suspend(&self, fd: i32, id: u64, token: String) -> PyResult<()> {
+        let t = self::token(&token)?;
+        let w = self.inner.clone();
+        spawn(fd, id, async move {
+            w.complete(&t, Outcome::Suspended).await?;
+            Ok(Value::Unit)
+        });
+        Ok(())
+    }
+
     /// Extends the lease; resolves to True when the job was cancelled meanwhile.
     fn heartbeat(&self, fd: i32, id: u64, token: String) -> PyResult<()> {
         let t = self::token(&token)?;

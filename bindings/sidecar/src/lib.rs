@@ -8,6 +8,7 @@ mod convert;
 mod schedules;
 mod server;
 mod service;
+mod steps;
 mod streams;
 
 pub use server::{serve, ServeConfig, Serving};

@@ -3,6 +3,7 @@
 
 use crate::convert::{self, job_to_wire, status};
 use crate::schedules;
+use crate::steps;
 use reseolio_core::store::{JobHeartbeatResult, JobListParams, JobOrder};
 use reseolio_core::{Engine, Error, ErrorKind, LeaseToken, Outcome, Worker};
 use reseolio_proto as pb;
@@ -145,7 +146,16 @@ impl Reseolio for Service {
         let result = r
             .result
             .ok_or_else(|| Status::invalid_argument("result is missing"))?;
-        let outcome = if result.success {
+        let outcome = if result.suspended {
+            // A v1 ack names only the job, whose newest lease here may be a later claim than the
+            // one that was suspended: a suspension must name its own lease.
+            if r.lease_token.is_empty() {
+                return Err(Status::invalid_argument(
+                    "an ack with suspended set must carry the lease_token of the suspended claim",
+                ));
+            }
+            Outcome::Suspended
+        } else if result.success {
             Outcome::Success(result.return_value)
         } else {
             Outcome::Failure {
@@ -379,6 +389,39 @@ impl Reseolio for Service {
         Ok(Response::new(pb::ListAttemptsResponse {
             attempts: attempts.iter().map(convert::attempt_to_wire).collect(),
         }))
+    }
+
+    async fn list_steps(
+        &self,
+        request: Request<pb::ListStepsRequest>,
+    ) -> Result<Response<pb::ListStepsResponse>, Status> {
+        steps::list(&self.engine, &request.into_inner().job_id)
+            .await
+            .map(Response::new)
+    }
+    async fn record_step(
+        &self,
+        request: Request<pb::RecordStepRequest>,
+    ) -> Result<Response<pb::Step>, Status> {
+        steps::record(&self.engine, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn wait_step(
+        &self,
+        request: Request<pb::WaitStepRequest>,
+    ) -> Result<Response<pb::WaitStepResponse>, Status> {
+        steps::wait(&self.engine, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+    async fn send_event(
+        &self,
+        request: Request<pb::SendEventRequest>,
+    ) -> Result<Response<pb::SendEventResponse>, Status> {
+        steps::send_event(&self.engine, request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn get_leader(

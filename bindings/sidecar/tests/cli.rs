@@ -2,7 +2,10 @@
 //! engine filled: tables and JSON, every subcommand's effect, and the exit codes.
 
 use reseolio_core::schedule::ScheduleSpec;
-use reseolio_core::{Engine, EngineConfig, EnqueueOptions, JobStatus, Outcome, WorkerOptions};
+use reseolio_core::{
+    Engine, EngineConfig, EnqueueOptions, JobStatus, Outcome, StepOutcome, StepRecord, StepWait,
+    StepWaitOutcome, WorkerOptions,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -164,6 +167,150 @@ async fn jobs_commands_show_and_steer() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("sleeping"));
     let usage = reseolio(&db, &["jobs", "frobnicate"]);
     assert_eq!(code(&usage), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_get_shows_the_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ops.db");
+    let e = Engine::open(
+        &format!("sqlite://{}", db.display()),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let plain = e
+        .enqueue("mail", b"[]".to_vec(), EnqueueOptions::default())
+        .await
+        .unwrap()
+        .job_id;
+    let flow = e
+        .enqueue("flow", b"[]".to_vec(), EnqueueOptions::default())
+        .await
+        .unwrap()
+        .job_id;
+    let w = e
+        .worker(WorkerOptions {
+            names: vec!["flow".into()],
+            ..Default::default()
+        })
+        .unwrap();
+    let t = w.poll().await.unwrap();
+    let started_at = 1_767_225_600_000; // 2026-01-01T00:00:00Z, before the engine's now
+    let steps = [
+        ("fetch", StepOutcome::Success(br#"{"rows": 3}"#.to_vec()), 1),
+        (
+            "notify",
+            StepOutcome::Failure("smtp 550\nmailbox full".into()),
+            3,
+        ),
+    ];
+    for (seq, (name, outcome, attempts)) in steps.into_iter().enumerate() {
+        let record = StepRecord {
+            seq: seq as u32,
+            name: name.into(),
+            outcome,
+            attempts,
+            started_at,
+        };
+        e.step_record(t.token(), record).await.unwrap();
+    }
+    let until_ms = 4_102_444_800_000; // 2100-01-01T00:00:00Z
+    let wait = StepWait::Sleep { until_ms };
+    let out = e.step_wait(t.token(), 2, "cool-down", wait).await.unwrap();
+    assert_eq!(out, StepWaitOutcome::Suspended { wake_at: until_ms });
+    w.complete(t.token(), Outcome::Suspended).await.unwrap();
+    w.shutdown(std::time::Duration::from_millis(10)).await;
+    e.shutdown().await;
+
+    let job = ok_json(&db, &["jobs", "get", &flow, "--json"]);
+    let steps = job["steps"].as_array().unwrap();
+    let brief: Vec<(Value, Value, Value, Value, Value)> = steps
+        .iter()
+        .map(|s| {
+            let f = |k: &str| s[k].clone();
+            (f("seq"), f("name"), f("kind"), f("status"), f("attempts"))
+        })
+        .collect();
+    assert_eq!(
+        brief,
+        vec![
+            (
+                0.into(),
+                "fetch".into(),
+                "run".into(),
+                "SUCCESS".into(),
+                1.into()
+            ),
+            (
+                1.into(),
+                "notify".into(),
+                "run".into(),
+                "FAILED".into(),
+                3.into()
+            ),
+            (
+                2.into(),
+                "cool-down".into(),
+                "sleep".into(),
+                "WAITING".into(),
+                1.into()
+            ),
+        ]
+    );
+    assert_eq!(
+        steps[0]["result"],
+        serde_json::json!({"encoding": "json", "value": {"rows": 3}}),
+        "the API's payload shape"
+    );
+    assert_eq!(steps[1]["error"], "smtp 550\nmailbox full");
+    let done = steps[0]["completed_at"].as_i64().unwrap();
+    assert_eq!(steps[0]["duration_ms"], done - started_at);
+    assert_eq!(steps[2]["wake_at"], until_ms);
+    assert_eq!(
+        (&steps[2]["completed_at"], &steps[2]["duration_ms"]),
+        (&Value::Null, &Value::Null)
+    );
+    let none = ok_json(&db, &["jobs", "get", &plain, "--json"]);
+    assert_eq!(none["steps"], serde_json::json!([]));
+
+    let out = reseolio(&db, &["jobs", "get", &flow]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let head = lines
+        .iter()
+        .position(|l| l.starts_with("STEP"))
+        .unwrap_or_else(|| panic!("no steps table: {text}"));
+    let cols = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+    assert_eq!(
+        cols(lines[head]),
+        ["STEP", "NAME", "KIND", "STATUS", "ATTEMPTS", "STARTED", "DURATION", "OUTCOME"]
+    );
+    let rows: Vec<Vec<String>> = lines[head + 1..].iter().map(|l| cols(l)).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert_eq!(
+        rows[0][..6],
+        [
+            "0",
+            "fetch",
+            "run",
+            "SUCCESS",
+            "1",
+            "2026-01-01T00:00:00.000Z"
+        ]
+    );
+    assert_eq!(rows[0].last().unwrap(), r#"{"rows":3}"#, "{text}");
+    assert!(
+        lines[head + 2].ends_with("smtp 550 mailbox full"),
+        "the error on one line: {text}"
+    );
+    assert!(
+        lines[head + 3].ends_with("sleeps until 2100-01-01T00:00:00.000Z"),
+        "{text}"
+    );
+    assert_eq!(rows[2][6], "-", "a waiting step has no duration: {text}");
+    let plain_text = String::from_utf8(reseolio(&db, &["jobs", "get", &plain]).stdout).unwrap();
+    assert!(!plain_text.contains("STEP"), "no steps table: {plain_text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

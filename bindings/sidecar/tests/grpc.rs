@@ -102,6 +102,7 @@ fn ack_ok(job_id: &str, value: &str) -> pb::AckRequest {
             return_value: value.as_bytes().to_vec(),
             error: String::new(),
             should_retry: false,
+            suspended: false,
         }),
         lease_token: String::new(),
     }

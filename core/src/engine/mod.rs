@@ -10,11 +10,13 @@ mod scheduler;
 mod schedules;
 mod signals;
 mod stats;
+mod steps;
 mod worker;
 
 pub use config::{EngineConfig, StorageUrl};
 pub use scheduler::SchedulerReport;
 pub use schedules::DEFAULT_TIMEZONE;
+pub use steps::{validate_event_key, MAX_EVENT_KEY_BYTES};
 pub use worker::{Task, Worker, WorkerOptions};
 
 use crate::error::{Error, ErrorKind, Result};

@@ -457,6 +457,35 @@ pub(crate) async fn complete_by_token(
         Outcome::Failure { error, .. } => {
             options::validate_payload("error", error.as_bytes(), limits)?
         }
+        // The step wait that suspended the job already handed it back; nothing to write. The
+        // caller (a worker) frees the slot when this returns Ok. One read guards against a
+        // handler that reports it by mistake: its job would stay RUNNING with no one on it
+        // until the lease ran out.
+        Outcome::Suspended => {
+            let attempts = engine
+                .store
+                .attempt_list(AttemptListParams {
+                    job_id: token.job_id.clone(),
+                })
+                .await?;
+            // A suspension ends the lease's attempt row; an open row means nothing ended it.
+            let open = attempts
+                .iter()
+                .any(|a| a.lease == token.lease && a.outcome.is_none());
+            if open {
+                return Err(Error::invalid(format!(
+                    "job '{}' is still held by this lease: no step wait suspended it; report a success or a failure",
+                    token.job_id
+                )));
+            }
+            engine.metrics.forget(token);
+            return Ok(JobCompleteResult {
+                status: crate::job::JobStatus::Pending,
+                next_attempt: None,
+                next_run_at: None,
+                job: None,
+            });
+        }
     }
     let succeeded = matches!(outcome, Outcome::Success(_));
     let now_ms = engine.now_ms();

@@ -119,6 +119,10 @@ pub enum Outcome {
         /// Whether another attempt may follow.
         retryable: bool,
     },
+    /// The handler stopped because a step wait suspended the job (see
+    /// [`crate::job::StepWaitOutcome::Suspended`]): the job was already handed back by that
+    /// call, so this only frees the worker's slot. Nothing is written.
+    Suspended,
 }
 
 /// How an attempt ended.
@@ -136,6 +140,8 @@ pub enum AttemptOutcome {
     Cancelled,
     /// The worker shut down and handed the job back unrun or unfinished.
     Released,
+    /// The handler suspended the job on a step wait (a sleep, an event, a child job).
+    Suspended,
 }
 
 impl AttemptOutcome {
@@ -148,6 +154,7 @@ impl AttemptOutcome {
             AttemptOutcome::WorkerLost => "worker_lost",
             AttemptOutcome::Cancelled => "cancelled",
             AttemptOutcome::Released => "released",
+            AttemptOutcome::Suspended => "suspended",
         }
     }
     /// Parses a stored name.
@@ -159,6 +166,7 @@ impl AttemptOutcome {
             AttemptOutcome::WorkerLost,
             AttemptOutcome::Cancelled,
             AttemptOutcome::Released,
+            AttemptOutcome::Suspended,
         ]
         .into_iter()
         .find(|o| o.as_str() == s)

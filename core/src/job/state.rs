@@ -9,7 +9,8 @@
 //!                 │                 └─────cancel (also from PENDING and FAILED)──────────► CANCELLED
 //!                 └──────────── explicit retry (from DEAD or CANCELLED) ◄──────────────────┘
 //! ```
-//! See `docs/state-machine.md` for the same table in prose.
+//! A step wait that suspends (a durable sleep, an event wait, a child wait) takes the release edge
+//! too: the job is PENDING with `run_at` at its wake time. See `docs/state-machine.md` for the same table in prose.
 
 use crate::error::{Error, Result};
 use std::fmt;
@@ -172,6 +173,15 @@ impl Transition {
             Err(Error::conflict(format!(
                 "job '{id}' is {from}; only PENDING, FAILED or RUNNING jobs can be cancelled"
             )))
+        }
+    }
+
+    /// A running attempt suspended on a step wait (sleep, event, child): PENDING until woken or
+    /// due, the attempt not counted. The same edge as a hand-back (RUNNING to PENDING).
+    pub fn on_suspend() -> Transition {
+        Transition {
+            to: JobStatus::Pending,
+            retry_in_ms: None,
         }
     }
 

@@ -14,12 +14,14 @@ pub mod postgres;
 pub(crate) mod rules;
 mod schedule_params;
 pub mod sqlite;
+mod step_params;
 
 pub use params::*;
 pub use schedule_params::*;
+pub use step_params::*;
 
 use crate::error::Result;
-use crate::job::{Attempt, ClaimedJob, Job};
+use crate::job::{Attempt, ClaimedJob, Job, Step, StepWaitOutcome};
 use crate::schedule::Schedule;
 use async_trait::async_trait;
 
@@ -130,6 +132,27 @@ pub trait Store: Send + Sync + 'static {
     /// overlap rule) and moves the schedule to `next_run_at`. Otherwise changes nothing and
     /// reports `applied: false`, which is how two firings of one tick cannot both apply.
     async fn schedule_fire(&self, params: ScheduleFireParams) -> Result<ScheduleFireResult>;
+
+    /// Every recorded step of a job, in call order. Empty for an unknown job.
+    async fn step_list(&self, params: StepListParams) -> Result<Vec<Step>>;
+
+    /// Records the outcome of a run step, if the token still holds the job. If the place is
+    /// taken by a finished step of the same name and kind, returns that one unchanged (the first
+    /// record wins); a waiting step of the same name is overwritten. Conflict for a stale token,
+    /// and for a place recorded under another name or kind (the steps changed order).
+    async fn step_record(&self, params: StepRecordParams) -> Result<Step>;
+
+    /// A wait step, in one transaction: if the token still holds the job, records the step as
+    /// waiting (or keeps the recorded wait), then checks it. If the wait is over (the sleep
+    /// ended, the event was sent, the deadline passed, the child finished) the step is finished
+    /// and returned as `Done`. Otherwise the job is suspended: PENDING with `run_at` at the
+    /// wake time ([`crate::job::WAKE_NEVER_MS`] if only a wake-up can resume it), the attempt
+    /// ended as `suspended` and not counted, the lease cleared. Conflict as for `step_record`.
+    async fn step_wait(&self, params: StepWaitParams) -> Result<StepWaitOutcome>;
+
+    /// Stores an event under its key (a later send replaces the payload) and makes every job
+    /// suspended on a wait for the key due now.
+    async fn event_send(&self, params: EventSendParams) -> Result<EventSendResult>;
 
     /// Closes the store: pending writes finish, later calls fail with ShutDown. Idempotent.
     async fn close(&self);

@@ -1,8 +1,12 @@
 //! Decisions every backend makes the same way, kept here so that the backends differ only in SQL:
-//! refusing a stale lease token, naming a lost attempt, spreading rescue jitter.
+//! refusing a stale lease token, naming a lost attempt, spreading rescue jitter, building step rows
+//! and deciding how a wait ended.
 
 use crate::error::{Error, Result};
-use crate::job::{AttemptOutcome, JobStatus};
+use crate::job::{
+    AttemptOutcome, JobStatus, Step, StepKind, StepOutcome, StepStatus, StepWait, WAKE_NEVER_MS,
+};
+use crate::store::{StepRecordParams, StepWaitParams};
 
 /// Refuses a token that no longer holds the job (`status` and `held_lease` as stored, read under
 /// the write lock), saying what happened to it. Conflict; nothing is changed.
@@ -72,4 +76,154 @@ pub(crate) fn check_stats(p: &super::JobStatsParams) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The row of a run step finished with `p`'s outcome.
+pub(crate) fn finished_run_step(p: StepRecordParams) -> Step {
+    let mut step = Step {
+        job_id: p.job_id,
+        seq: p.seq,
+        name: p.name,
+        kind: StepKind::Run,
+        status: StepStatus::Waiting,
+        result: None,
+        error: None,
+        attempts: p.attempts,
+        started_at: p.started_at,
+        completed_at: None,
+        wait_key: None,
+        wake_at: None,
+    };
+    finish_step(&mut step, p.outcome, p.now_ms);
+    step
+}
+
+/// The row of a wait step, waiting.
+pub(crate) fn waiting_step(p: &StepWaitParams, wait: &StepWait, started_at: i64) -> Step {
+    let (wait_key, wake_at) = match wait {
+        StepWait::Sleep { until_ms } => (None, Some(*until_ms)),
+        StepWait::Event { key, timeout_at_ms } => (Some(key.clone()), *timeout_at_ms),
+        StepWait::Child { job_id } => (Some(job_id.clone()), None),
+    };
+    Step {
+        job_id: p.job_id.clone(),
+        seq: p.seq,
+        name: p.name.clone(),
+        kind: wait.kind(),
+        status: StepStatus::Waiting,
+        result: None,
+        error: None,
+        attempts: 1,
+        started_at,
+        completed_at: None,
+        wait_key,
+        wake_at,
+    }
+}
+
+/// Marks a step finished with an outcome.
+pub(crate) fn finish_step(step: &mut Step, outcome: StepOutcome, now_ms: i64) {
+    match outcome {
+        StepOutcome::Success(v) => {
+            step.status = StepStatus::Success;
+            step.result = Some(v);
+        }
+        StepOutcome::Failure(e) => {
+            step.status = StepStatus::Failed;
+            step.error = Some(e);
+        }
+    }
+    step.completed_at = Some(now_ms);
+}
+
+/// When a job suspended on `wait` becomes due by itself.
+pub(crate) fn wake_at(wait: &StepWait) -> i64 {
+    match wait {
+        StepWait::Sleep { until_ms } => *until_ms,
+        StepWait::Event { timeout_at_ms, .. } => timeout_at_ms.unwrap_or(WAKE_NEVER_MS),
+        StepWait::Child { .. } => WAKE_NEVER_MS,
+    }
+}
+
+/// The outcome of a wait for a child job in this state, if it finished.
+pub(crate) fn child_outcome(
+    id: &str,
+    status: JobStatus,
+    result: Option<Vec<u8>>,
+    error: Option<String>,
+) -> Option<StepOutcome> {
+    match status {
+        JobStatus::Success => Some(StepOutcome::Success(result.unwrap_or_default())),
+        JobStatus::Dead => Some(StepOutcome::Failure(format!(
+            "child job '{id}' failed: {}",
+            error.unwrap_or_else(|| "no error recorded".into())
+        ))),
+        JobStatus::Cancelled => Some(StepOutcome::Failure(format!(
+            "child job '{id}' was cancelled"
+        ))),
+        _ => None,
+    }
+}
+
+/// The wait a recorded waiting step stands for (its key and deadline as first recorded).
+pub(crate) fn recorded_wait(s: &Step) -> Result<StepWait> {
+    let key = || {
+        s.wait_key.clone().ok_or_else(|| {
+            Error::internal(format!(
+                "step {} of job '{}' has no wait key",
+                s.seq, s.job_id
+            ))
+        })
+    };
+    Ok(match s.kind {
+        StepKind::Sleep => StepWait::Sleep {
+            until_ms: s.wake_at.unwrap_or(0),
+        },
+        StepKind::Event => StepWait::Event {
+            key: key()?,
+            timeout_at_ms: s.wake_at,
+        },
+        StepKind::Child => StepWait::Child { job_id: key()? },
+        StepKind::Run => {
+            return Err(Error::internal(format!(
+                "step {} of job '{}' is a run step recorded as waiting",
+                s.seq, s.job_id
+            )))
+        }
+    })
+}
+
+/// Where a wait stands before its check: already finished, or to be checked (the wait that
+/// counts, the step row to write, and whether that row is recorded already).
+pub(crate) enum WaitStart {
+    /// The place holds the finished step: return it.
+    Done(Step),
+    /// Check `wait`; `step` is the WAITING row (recorded already when `recorded`).
+    Check {
+        wait: StepWait,
+        step: Step,
+        recorded: bool,
+    },
+}
+
+/// The first half of a wait, the same on every backend: refuses an order change, returns a
+/// finished step, and keeps the wait as first recorded (a re-run does not move its deadline).
+pub(crate) fn wait_start(p: &StepWaitParams, existing: Option<Step>) -> Result<WaitStart> {
+    let Some(s) = existing else {
+        return Ok(WaitStart::Check {
+            wait: p.wait.clone(),
+            step: waiting_step(p, &p.wait, p.now_ms),
+            recorded: false,
+        });
+    };
+    crate::job::check_same_step(&p.job_id, &s, &p.name, p.wait.kind())?;
+    if s.status.is_finished() {
+        return Ok(WaitStart::Done(s));
+    }
+    let wait = recorded_wait(&s)?;
+    Ok(WaitStart::Check {
+        step: waiting_step(p, &wait, s.started_at),
+        wait,
+        recorded: true,
+    })
 }

@@ -1,9 +1,10 @@
-// One job: its fields, args, result, last error, every attempt, its schedule, and the actions
-// its status allows. Refreshes every 2 s until the job has finished.
+// One job: its fields, args, result, last error, its steps (js/steps.js), every attempt, its
+// schedule, and the actions its status allows. Refreshes every 2 s until the job has finished.
 
 import { api } from './api.js';
 import { h, replace, badge, banner, field, panel, dash, act } from './dom.js';
 import { time, duration, shortId } from './format.js';
+import { stepsPanel } from './steps.js';
 
 const REFRESH_MS = 2000;
 const RETRYABLE = ['DEAD', 'CANCELLED'];
@@ -13,6 +14,7 @@ export function mount(root, route, ctx) {
   const id = route.rest;
   let timer = null;
   let seq = 0;
+  const openSteps = new Set();
 
   async function load() {
     const mine = ++seq;
@@ -35,7 +37,7 @@ export function mount(root, route, ctx) {
     }
   }
 
-  function render({ job, attempts }) {
+  function render({ job, attempts, steps }) {
     replace(root,
       head(id, job),
       ctx.config.read_only ? null : actions(job, load),
@@ -64,6 +66,7 @@ export function mount(root, route, ctx) {
         panel('Last error', h('div', { class: 'panel-body' }, job.last_error
           ? h('pre', { class: 'code error', testid: 'job-error' }, job.last_error)
           : h('div', { class: 'muted', testid: 'job-error' }, 'No error.'))),
+        stepsPanel(steps || [], openSteps),
         panel(`Attempts (${attempts.length})`, attemptsTable(attempts), null, 'attempts-panel')));
   }
 

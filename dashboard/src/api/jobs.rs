@@ -1,5 +1,5 @@
-//! `/api/jobs` and `/api/functions`: the job list, one job with its attempts, and the job
-//! actions.
+//! `/api/jobs` and `/api/functions`: the job list, one job with its attempts and steps, and the
+//! job actions.
 
 use crate::error::{ok, ApiResult};
 use crate::json;
@@ -59,12 +59,17 @@ pub(crate) async fn list(State(s): State<AppState>, RawQuery(raw): RawQuery) -> 
     }))
 }
 
-/// `GET /api/jobs/{id}`: `{"job": detail, "attempts": [attempt...]}`, attempts oldest first.
-/// The job's `schedule` is set when its idempotency key says a schedule tick started it (its
-/// `name` is null when that schedule was deleted since). 404 for an unknown id.
+/// `GET /api/jobs/{id}`: `{"job": detail, "attempts": [attempt...], "steps": [step...]}`,
+/// attempts oldest first, steps in call order (empty for a job that records none). The job's
+/// `schedule` is set when its idempotency key says a schedule tick started it (its `name` is
+/// null when that schedule was deleted since). 404 for an unknown id.
 pub(crate) async fn get(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let (job, attempts) = tokio::join!(s.engine.get(&id), s.engine.attempts(&id));
-    let (job, attempts) = (job?, attempts?);
+    let (job, attempts, steps) = tokio::join!(
+        s.engine.get(&id),
+        s.engine.attempts(&id),
+        s.engine.steps(&id)
+    );
+    let (job, attempts, steps) = (job?, attempts?, steps?);
     let schedule = match job.idempotency_key.as_deref().and_then(json::schedule_tick) {
         None => Value::Null,
         Some((schedule_id, tick)) => match s.engine.schedule_get(schedule_id).await {
@@ -78,6 +83,7 @@ pub(crate) async fn get(State(s): State<AppState>, Path(id): Path<String>) -> Ap
     ok(json!({
         "job": json::job_detail(&job, schedule),
         "attempts": attempts.iter().map(json::attempt).collect::<Vec<_>>(),
+        "steps": steps.iter().map(json::step).collect::<Vec<_>>(),
     }))
 }
 

@@ -1,8 +1,8 @@
 // The dashboard in a real browser: Debian's headless Chromium, driven by playwright-core, over
 // the `browser_fixture` example (a SQLite engine with jobs in every status, see
 // dashboard/examples/browser_fixture.rs). It checks the overview's counts, filters and searches
-// the job list, opens a DEAD job, retries it and sees it run to SUCCESS, and saves screenshots
-// under the artifacts directory.
+// the job list, opens a DEAD job, retries it and sees it run to SUCCESS, reads the Steps tables
+// of the jobs suspended on durable steps, and saves screenshots under the artifacts directory.
 //
 //   cargo build -p reseolio-dashboard --example browser_fixture
 //   cd dashboard/tests/browser && npm ci && node --test
@@ -30,9 +30,10 @@ const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const artifacts = process.env.RESEOLIO_ARTIFACTS_DIR || path.join(targetDir, 'artifacts');
 
 // The fixture's jobs by status (its doc comment has the table).
-const COUNTS = { PENDING: 3, RUNNING: 1, FAILED: 1, SUCCESS: 4, DEAD: 3, CANCELLED: 1 };
+const COUNTS = { PENDING: 6, RUNNING: 1, FAILED: 1, SUCCESS: 4, DEAD: 3, CANCELLED: 1 };
 const TOTAL = Object.values(COUNTS).reduce((a, b) => a + b, 0);
 const DEAD_ERROR = 'SMTP 550 5.1.1 <grace@example.com>: mailbox unavailable';
+const SMS_ERROR = 'SMS gateway: +44 7700 900123 unreachable (code 30003)';
 
 // Flags that keep Chromium off the network (this machine has none) and out of the sandbox that
 // root cannot use.
@@ -65,7 +66,8 @@ async function waitFor(what, read, ok, ms = WAIT_MS) {
   }
 }
 
-// Starts the fixture and resolves with {child, url, deadId} once it printed READY (30 s at most).
+// Starts the fixture; `ready` resolves with {url, deadId, stepsId} once it printed READY (30 s
+// at most).
 function startFixture(dbPath) {
   const child = spawn(fixtureBin, ['--db', dbPath, '--port', '0'], {
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -78,10 +80,10 @@ function startFixture(dbPath) {
     const timer = setTimeout(() => reject(new Error(`no READY line within 30 s; stderr: ${stderr}`)), 30_000);
     child.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/^READY (http:\/\/127\.0\.0\.1:\d+) (\S+)$/m);
+      const m = out.match(/^READY (http:\/\/127\.0\.0\.1:\d+) (\S+) (\S+)$/m);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1], deadId: m[2] });
+        resolve({ url: m[1], deadId: m[2], stepsId: m[3] });
       }
     });
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
@@ -114,6 +116,39 @@ function rows(page) {
 
 const text = (page, testid) => page.getByTestId(testid).first().textContent();
 
+// The step rows on screen: [{seq, name, kind, status, attempts, outcome}], where `outcome` is
+// the text of the result, error or wait cell as it reads before anything is opened.
+function stepRows(page) {
+  return page.getByTestId('step-row').evaluateAll((trs) => trs.map((tr) => {
+    const cell = (testid) => tr.querySelector(`[data-testid="${testid}"]`);
+    const outcome = cell('step-outcome');
+    return {
+      seq: Number(tr.dataset.seq),
+      name: cell('step-name').textContent,
+      kind: cell('step-kind').textContent,
+      status: cell('step-status').textContent,
+      attempts: Number(cell('step-attempts').textContent),
+      outcome: (outcome.querySelector('summary') || outcome).textContent,
+    };
+  }));
+}
+
+// Opens a job from the list filtered to its function, the one job of that function.
+async function openJobOf(page, url, name) {
+  await page.goto(`${url}/#/jobs?name=${name}`);
+  const [row] = await waitFor(`the one ${name} job in the list`, () => rows(page),
+    (r) => r.length === 1 && r[0].name === name);
+  await page.getByTestId('job-row-id').click();
+  await waitFor(`the page of the ${name} job`, () => text(page, 'job-id'), (id) => id === row.id);
+  return row.id;
+}
+
+async function apiJob(url, id) {
+  const res = await fetch(`${url}/api/jobs/${encodeURIComponent(id)}`);
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
 test('the dashboard in headless Chromium: counts, filters, a DEAD job retried to SUCCESS',
   { timeout: 120_000 }, async (t) => {
     if (!existsSync(chromiumPath)) {
@@ -133,7 +168,7 @@ test('the dashboard in headless Chromium: counts, filters, a DEAD job retried to
     process.once('exit', killOnExit);
     let browser;
     try {
-      const { url, deadId } = await fixture.ready;
+      const { url, deadId, stepsId } = await fixture.ready;
       browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 30_000 });
       const context = await browser.newContext({
         viewport: { width: 1280, height: 800 }, locale: 'en-US', timezoneId: 'UTC',
@@ -201,6 +236,7 @@ test('the dashboard in headless Chromium: counts, filters, a DEAD job retried to
         { attempt: 2, outcome: 'failure', worker: 'seed-worker', error: DEAD_ERROR },
       ]);
       assert.match(await text(page, 'job-args'), /grace@example\.com/);
+      assert.equal(await page.getByTestId('steps-panel').count(), 0, 'no Steps panel for a job without steps');
       await page.screenshot({ path: path.join(artifacts, 'dashboard-job.png'), fullPage: true });
 
       // Retry: the fixture's send-email worker runs it to SUCCESS.
@@ -217,8 +253,62 @@ test('the dashboard in headless Chromium: counts, filters, a DEAD job retried to
       assert.equal(await page.getByTestId('action-retry').count(), 0, 'no Retry on a SUCCESS job');
       await page.screenshot({ path: path.join(artifacts, 'dashboard-job-retried.png'), fullPage: true });
 
+      // A job suspended on a sleep after three run steps, one of which failed.
+      assert.equal(await openJobOf(page, url, 'onboard-user'), stepsId);
+      const steps = await waitFor('the four steps', () => stepRows(page), (r) => r.length === 4);
+      const { outcome: profileText, ...profile } = steps[1];
+      assert.deepEqual([steps[0], profile, steps[2]], [
+        { seq: 0, name: 'create-account', kind: 'run', status: 'SUCCESS', attempts: 1, outcome: '{"account_id":"acc_1042"}' },
+        { seq: 1, name: 'fetch-profile', kind: 'run', status: 'SUCCESS', attempts: 2 },
+        { seq: 2, name: 'send-welcome-sms', kind: 'run', status: 'FAILED', attempts: 3, outcome: SMS_ERROR },
+      ]);
+      const { outcome: waitText, ...sleep } = steps[3];
+      assert.deepEqual(sleep, { seq: 3, name: 'wait-a-day', kind: 'sleep', status: 'WAITING', attempts: 1 });
+      assert.match(waitText, /^sleeps until [A-Z][a-z]{2} \d{2}, \d{4}, /);
+      const wakeAt = (await apiJob(url, stepsId)).steps[3].wake_at;
+      const shownWake = page.getByTestId('step-wait').getByTestId('step-wake-at');
+      assert.equal(await shownWake.getAttribute('datetime'), new Date(wakeAt).toISOString());
+      const row = (seq) => page.locator(`[data-testid="step-row"][data-seq="${seq}"]`);
+      assert.equal(await row(0).getByTestId('step-value').getAttribute('title'), '{\n  "account_id": "acc_1042"\n}',
+        'a short value is whole, pretty in its title');
+      assert.equal(await row(2).locator('.error-text').count(), 1, 'an error reads as one');
+      // The long profile is cut to one line; it opens to the whole value, and stays open when
+      // the page refreshes (every 2 s while the job is not finished).
+      assert.ok(profileText.endsWith('…') && profileText.length === 80, profileText);
+      const more = row(1).locator('details[data-testid="step-value"]');
+      assert.equal(await more.evaluate((d) => d.open), false);
+      await more.locator('summary').click();
+      await more.locator('pre').waitFor({ state: 'visible' });
+      assert.match(await more.locator('pre').textContent(), /"referrer": "newsletter-2026-11"/);
+      await row(1).evaluate((tr) => { tr.dataset.seen = 'before'; });
+      await waitFor('a refresh to render the table anew', () => row(1).getAttribute('data-seen'),
+        (v) => v === null, 5_000);
+      assert.equal(await row(1).locator('details[data-testid="step-value"]').evaluate((d) => d.open), true,
+        'the opened value is still open after a refresh');
+      await waitFor('the toasts to go', () => page.getByTestId('toast').count(), (n) => n === 0);
+      await page.evaluate(() => window.scrollTo(0, 0)); // else the sticky header lands mid-page
+      await page.screenshot({ path: path.join(artifacts, 'dashboard-job-steps.png'), fullPage: true });
+
+      // A wait for an event with no deadline.
+      await openJobOf(page, url, 'approve-order');
+      const approval = await waitFor('the two steps', () => stepRows(page), (r) => r.length === 2);
+      assert.deepEqual(approval.map((r) => [r.name, r.kind, r.status]),
+        [['reserve-stock', 'run', 'SUCCESS'], ['manager-approval', 'event', 'WAITING']]);
+      assert.equal(approval[1].outcome, 'waits for event approval:order-1005 until forever');
+
+      // A wait for a child job, which links to that job.
+      const importId = await openJobOf(page, url, 'import-contacts');
+      const childId = (await apiJob(url, importId)).steps[0].wait_key;
+      const child = await waitFor('the one step', () => stepRows(page), (r) => r.length === 1);
+      assert.deepEqual(child, [{ seq: 0, name: 'sync-crm-account', kind: 'child', status: 'WAITING',
+        attempts: 1, outcome: `waits for child job ${childId}` }]);
+      await page.getByTestId('step-child-link').click();
+      await waitFor('the child job page', () => text(page, 'job-id'), (id) => id === childId);
+      assert.equal(await text(page, 'job-function'), 'sync-crm');
+      assert.equal(await text(page, 'job-status'), 'PENDING');
+
       assert.deepEqual(problems, [], 'the browser reported no error');
-      t.diagnostic(`screenshots: ${artifacts}/dashboard-{overview,jobs,job,job-retried}.png`);
+      t.diagnostic(`screenshots: ${artifacts}/dashboard-{overview,jobs,job,job-retried,job-steps}.png`);
     } catch (e) {
       const stderr = fixture.stderr().trim();
       if (stderr) e.message += `\nfixture stderr:\n${stderr}`;

@@ -1,6 +1,7 @@
 //! The remote half of the Client: the same operations over the sidecar's gRPC API.
 
 mod schedules;
+mod steps;
 mod wire;
 mod worker;
 

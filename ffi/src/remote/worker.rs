@@ -119,12 +119,23 @@ impl RemoteWorker {
                 return_value: v,
                 error: String::new(),
                 should_retry: false,
+                suspended: false,
             },
             Outcome::Failure { error, retryable } => pb::AckResult {
                 success: false,
                 return_value: vec![],
                 error,
                 should_retry: retryable,
+                suspended: false,
+            },
+            // The sidecar only frees the stream's slot. A sidecar that does not know the field
+            // would read a retryable failure, fenced off anyway: WaitStep ended the lease.
+            Outcome::Suspended => pb::AckResult {
+                success: false,
+                return_value: vec![],
+                error: "the job was suspended on a step wait".to_string(),
+                should_retry: true,
+                suspended: true,
             },
         };
         let r = self

@@ -5,6 +5,7 @@ import cjs from '../dist/index.js';
 export const {
   Reseolio,
   JobHandle,
+  ChildHandle,
   ScheduleHandle,
   currentJob,
   jobContext,
@@ -18,6 +19,8 @@ export const {
   NotFoundError,
   ReseolioError,
   ShutDownError,
+  StepError,
+  StepOrderError,
   TimeoutError,
   UnavailableError,
 } = cjs;

@@ -1,7 +1,19 @@
 /** The Reseolio client: the registry of durable functions, the worker, and calls on jobs. */
 import { EventEmitter } from 'node:events';
 import { AlreadyExistsError, call, InvalidArgumentError, ReseolioError, type ErrorCode } from './errors';
-import { JobHandle, toAttempt, toJob, type Attempt, type ClaimedJob, type Job, type JobStatus } from './job';
+import {
+  JobHandle,
+  jobDetails,
+  toAttempt,
+  toJob,
+  toStep,
+  type Attempt,
+  type ClaimedJob,
+  type Job,
+  type JobDetails,
+  type JobStatus,
+  type Step,
+} from './job';
 import { native, type NativeClient, type NativeTask } from './native';
 import { looksLikeJobOptions, toNativeOptions, type DurableOptions, type JobOptions } from './options';
 import {
@@ -228,7 +240,7 @@ export class Reseolio extends EventEmitter {
   async #startWorker(names: string[]): Promise<void> {
     const c = await this.native();
     const worker = await call(c.worker(names, this.#concurrency));
-    const loop = new WorkerLoop(worker, this.#handlers, {
+    const loop = new WorkerLoop(worker, c, this, this.#handlers, {
       start: (t) => this.emit('job:start', taskJob(t)),
       success: (t, value) => this.emit('job:success', taskJob(t, 'success'), value),
       failure: (t, error) => this.emit('job:error', taskJob(t, 'failed', error), error),
@@ -319,10 +331,33 @@ export class Reseolio extends EventEmitter {
     return new JobHandle<T>(jobId, this);
   }
 
-  /** The job as stored; NOT_FOUND for an unknown id. */
-  async getJob(jobId: string): Promise<Job> {
+  /** The job as stored, with its durable steps; NOT_FOUND for an unknown id. */
+  async getJob(jobId: string): Promise<JobDetails> {
+    return jobDetails(await this.native(), jobId);
+  }
+
+  /** A job's durable steps in call order; NOT_FOUND for an unknown id. */
+  async getSteps(jobId: string): Promise<Step[]> {
     const c = await this.native();
-    return toJob(await call(c.get(jobId)));
+    return (await call(c.steps(jobId))).map(toStep);
+  }
+
+  /**
+   * Sends an event: stores `payload` (JSON-able) under `key` (a later send replaces it) and
+   * resumes every job waiting for it in `waitForEvent(key)`; a wait that starts later receives
+   * it at once. Durable once it resolves; resolves to how many waiting jobs were woken. Not a
+   * step: called from a handler, it sends again when the handler runs again.
+   */
+  async sendEvent(key: string, payload: unknown = null): Promise<number> {
+    if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError('an event key must be a non-empty string');
+    let json: string;
+    try {
+      json = JSON.stringify(payload === undefined ? null : payload);
+    } catch (e) {
+      throw new InvalidArgumentError(`the payload of event '${key}' cannot be stored as JSON: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const c = await this.native();
+    return call(c.eventSend(key, json));
   }
 
   /** Cancels a job: true when it is now CANCELLED, false when it had already finished. */

@@ -15,13 +15,14 @@ export type ErrorCode =
   | 'SHUT_DOWN'
   | 'INTERNAL'
   | 'JOB_FAILED'
-  | 'JOB_CANCELLED';
+  | 'JOB_CANCELLED'
+  | 'STEP_FAILED';
 
 /** Root of every error Reseolio raises. */
 export class ReseolioError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.code = code;
     this.name = new.target.name;
   }
@@ -98,6 +99,26 @@ export class JobCancelledError extends ReseolioError {
   }
 }
 
+/**
+ * A durable step's code failed (after the step's own retries), now or on an earlier run whose
+ * outcome was recorded. `cause` is the original error when the code failed in this run.
+ */
+export class StepError extends ReseolioError {
+  /** The step's name. */
+  readonly stepName: string;
+  constructor(stepName: string, message: string, options?: { cause?: unknown }) {
+    super('STEP_FAILED', message, options);
+    this.stepName = stepName;
+  }
+}
+
+/**
+ * A durable function called its steps in another order than its recorded history (its code
+ * changed between runs, or it branches on something that is not a step's result). Code
+ * CONFLICT; the job ends DEAD at once (no retry could fix it), even if the handler caught it.
+ */
+export class StepOrderError extends ConflictError {}
+
 /** Throw from a handler to end the job as DEAD at once, without further attempts. */
 export class NonRetryableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -116,6 +137,12 @@ const BY_CODE: Record<string, new (message: string) => ReseolioError> = {
   SHUT_DOWN: ShutDownError,
   INTERNAL: InternalError,
 };
+
+/** How an attempt's or a step's error is stored: `Type: message`, or the message of a plain Error. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message;
+  return String(e);
+}
 
 /** The error class for a rejection of the addon (`CODE: message`); anything else is INTERNAL. */
 export function fromNative(e: unknown): ReseolioError {

@@ -6,7 +6,9 @@
 export { Reseolio } from './client';
 export type { DurableFunction, LeaderInfo, ListJobsOptions, ReseolioConfig, ReseolioEvents } from './client';
 export { JobHandle } from './job';
-export type { Attempt, ClaimedJob, Job, JobStatus } from './job';
+export type { Attempt, ClaimedJob, Job, JobDetails, JobStatus, Step, StepKind, StepStatus } from './job';
+export { ChildHandle } from './steps';
+export type { JoinResults, StepOptions, WaitForEventOptions } from './steps';
 export type { BackoffStrategy, DurableOptions, JobOptions } from './options';
 export { ScheduleHandle } from './schedules';
 export type {
@@ -37,6 +39,8 @@ export {
   NotFoundError,
   ReseolioError,
   ShutDownError,
+  StepError,
+  StepOrderError,
   TimeoutError,
   UnavailableError,
 } from './errors';

@@ -1,6 +1,6 @@
 /** Jobs as Node code sees them, and the handle a durable call returns. */
 import { call, InternalError, JobCancelledError, JobFailedError } from './errors';
-import type { NativeAttempt, NativeClient, NativeJob } from './native';
+import type { NativeAttempt, NativeClient, NativeJob, NativeStep } from './native';
 
 /** Lower-case status names, as the published 0.1.x client gave them. */
 export type JobStatus = 'pending' | 'running' | 'success' | 'failed' | 'dead' | 'cancelled';
@@ -43,6 +43,71 @@ export type ClaimedJob = Pick<Job, 'id' | 'name' | 'status' | 'args' | 'attempt'
   /** On `job:error`: this attempt's error. */
   error?: string;
 };
+
+/** A job as stored, with its recorded durable steps (`details()`, `getJob()`). */
+export interface JobDetails extends Job {
+  /** Its durable steps in call order (see `jobContext().step`). */
+  steps: Step[];
+}
+
+export type StepKind = 'run' | 'sleep' | 'event' | 'child';
+/** Lower-case, as job statuses are. */
+export type StepStatus = 'waiting' | 'success' | 'failed';
+
+/** A recorded durable step of a job. Times are Unix ms. */
+export interface Step {
+  /** Its place in the function's call order, from 0. */
+  seq: number;
+  /** The name given to `step()`, or `sleep`, `event:<key>`, `start:<fn>`, `join:<fn>`. */
+  name: string;
+  kind: StepKind;
+  status: StepStatus;
+  /** A SUCCESS step's value (decoded JSON: a run step's result, an event's payload, a child's result); else null. */
+  result: unknown;
+  /** A FAILED step's error. */
+  error: string | null;
+  /** How many times a run step's code ran. */
+  attempts: number;
+  startedAt: number;
+  completedAt: number | null;
+  /** What a waiting step waits for: the event key or the child job id. */
+  waitKey: string | null;
+  /** When a sleep ends or an event wait times out. */
+  wakeAt: number | null;
+}
+
+/** Decodes a stored JSON value (empty: null; not JSON: the text). */
+export function decodeJson(b: Buffer | null | undefined): unknown {
+  if (b == null || b.length === 0) return null;
+  const text = b.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export function toStep(n: NativeStep): Step {
+  return {
+    seq: n.seq,
+    name: n.name,
+    kind: n.kind as StepKind,
+    status: n.status.toLowerCase() as StepStatus,
+    result: n.status === 'SUCCESS' ? decodeJson(n.result) : null,
+    error: n.error ?? null,
+    attempts: n.attempts,
+    startedAt: n.startedAt,
+    completedAt: n.completedAt ?? null,
+    waitKey: n.waitKey ?? null,
+    wakeAt: n.wakeAt ?? null,
+  };
+}
+
+/** The job and its steps, read together. */
+export async function jobDetails(c: NativeClient, jobId: string): Promise<JobDetails> {
+  const [job, steps] = await Promise.all([call(c.get(jobId)), call(c.steps(jobId))]);
+  return { ...toJob(job), steps: steps.map(toStep) };
+}
 
 /** One attempt of a job. */
 export interface Attempt {
@@ -129,10 +194,15 @@ export class JobHandle<TResult = unknown> {
     return (await this.details()).status;
   }
 
-  /** The job as stored. */
-  async details(): Promise<Job> {
+  /** The job as stored, with its durable steps. */
+  async details(): Promise<JobDetails> {
+    return jobDetails(await this.#host.native(), this.jobId);
+  }
+
+  /** The job's durable steps, in call order. */
+  async steps(): Promise<Step[]> {
     const c = await this.#host.native();
-    return toJob(await call(c.get(this.jobId)));
+    return (await call(c.steps(this.jobId))).map(toStep);
   }
 
   /** Every attempt so far, oldest first. */

@@ -145,6 +145,48 @@ export interface NativeScheduleListParams {
   offset?: number;
 }
 
+/** A recorded step of a job. `kind`: run, sleep, event, child; `status`: WAITING, SUCCESS, FAILED. */
+export interface NativeStep {
+  jobId: string;
+  seq: number;
+  name: string;
+  kind: string;
+  status: string;
+  /** A SUCCESS step's value as stored (by convention UTF-8 JSON; empty for a sleep). */
+  result?: Buffer | null;
+  error?: string | null;
+  attempts: number;
+  startedAt: number;
+  completedAt?: number | null;
+  waitKey?: string | null;
+  wakeAt?: number | null;
+}
+
+/** A run step's outcome: `result` (UTF-8 JSON) for a success, else `error`. */
+export interface NativeStepRecord {
+  seq: number;
+  name: string;
+  result?: string;
+  error?: string;
+  /** How many times the code ran, at least 1. */
+  attempts: number;
+  /** When its first try started, Unix ms. */
+  startedAt: number;
+}
+
+/** What a wait step waits for. Times are Unix ms; an event wait without `timeoutAtMs` waits forever. */
+export type NativeStepWait =
+  | { kind: 'sleep'; untilMs: number }
+  | { kind: 'event'; key: string; timeoutAtMs?: number }
+  | { kind: 'child'; jobId: string };
+
+/** How a wait ended: the finished step, or `suspended` (the job was handed back until `wakeAt`). */
+export interface NativeStepWaitResult {
+  suspended: boolean;
+  step?: NativeStep | null;
+  wakeAt?: number | null;
+}
+
 export interface NativeTask {
   readonly jobId: string;
   readonly token: string;
@@ -164,6 +206,8 @@ export interface NativeWorker {
   pollMany(max: number): Promise<NativeTask[]>;
   complete(token: string, result?: string | null, error?: string | null, retryable?: boolean): Promise<string>;
   heartbeat(token: string): Promise<boolean>;
+  /** Reports an attempt that a step wait suspended: frees the slot, writes nothing. */
+  suspend(token: string): Promise<void>;
   shutdown(graceMs: number): Promise<void>;
 }
 
@@ -184,6 +228,14 @@ export interface NativeClient {
   scheduleResume(idOrName: string): Promise<NativeSchedule>;
   scheduleDelete(idOrName: string): Promise<void>;
   scheduleTrigger(idOrName: string): Promise<{ jobId: string; deduplicated: boolean }>;
+  /** Every recorded step of a job, in call order; NOT_FOUND for an unknown job. */
+  steps(jobId: string): Promise<NativeStep[]>;
+  /** Records a run step's outcome while `token` holds the job; resolves to the record (an earlier finished one wins). */
+  stepRecord(token: string, record: NativeStepRecord): Promise<NativeStep>;
+  /** A wait step while `token` holds the job: the finished step, or suspended. */
+  stepWait(token: string, seq: number, name: string, wait: NativeStepWait): Promise<NativeStepWaitResult>;
+  /** Stores an event's payload (UTF-8 JSON) under `key` and wakes its waiters; resolves to how many were woken. */
+  eventSend(key: string, payload: string): Promise<number>;
   worker(names: string[], concurrency: number): Promise<NativeWorker>;
   close(): Promise<void>;
 }
@@ -229,10 +281,14 @@ export const NATIVE_SURFACE = {
     'scheduleResume',
     'scheduleDelete',
     'scheduleTrigger',
+    'steps',
+    'stepRecord',
+    'stepWait',
+    'eventSend',
     'worker',
     'close',
   ],
-  Worker: ['poll', 'pollMany', 'complete', 'heartbeat', 'shutdown'],
+  Worker: ['poll', 'pollMany', 'complete', 'heartbeat', 'suspend', 'shutdown'],
   Task: ['jobId', 'token', 'name', 'args', 'attempt', 'maxAttempts', 'timeoutMs', 'deadlineMs', 'createdAt', 'isCancelled'],
 } as const;
 

@@ -1,7 +1,9 @@
 /** The worker loop: polls the engine, runs handlers, reports outcomes, keeps leases alive. */
-import { call, ConflictError, fromNative, NonRetryableError, ReseolioError, TimeoutError } from './errors';
-import { storage, type JobContext } from './context';
-import type { NativeTask, NativeWorker } from './native';
+import { call, ConflictError, describeError, fromNative, NonRetryableError, ReseolioError, StepOrderError, TimeoutError } from './errors';
+import { storage } from './context';
+import type { HandleHost } from './job';
+import type { NativeClient, NativeTask, NativeWorker } from './native';
+import { StepContext } from './steps';
 
 /** A handler: any function of JSON-able args to a JSON-able value (or a Promise of one). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -18,7 +20,8 @@ export interface WorkerEvents {
 type Ending =
   | { kind: 'value'; value: unknown }
   | { kind: 'thrown'; error: unknown }
-  | { kind: 'aborted'; reason: 'timeout' | 'cancelled' | 'stopped' };
+  | { kind: 'aborted'; reason: 'timeout' | 'cancelled' | 'stopped' }
+  | { kind: 'suspended' };
 
 /** Node's timers hold at most 2^31-1 ms (longer ones fire after 1 ms); timeouts reach 30 days. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -38,11 +41,6 @@ export function longTimeout(fn: () => void, ms: number): { cancel(): void } {
   return { cancel: () => clearTimeout(handle) };
 }
 
-function describeError(e: unknown): string {
-  if (e instanceof Error) return e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message;
-  return String(e);
-}
-
 /**
  * Runs the handlers of one native worker. The native worker holds the concurrency limit: `poll`
  * resolves only when a slot is free, so this loop never runs more than that many handlers.
@@ -53,6 +51,8 @@ function describeError(e: unknown): string {
  */
 export class WorkerLoop {
   readonly #worker: NativeWorker;
+  readonly #client: NativeClient;
+  readonly #handles: HandleHost;
   readonly #handlers: ReadonlyMap<string, AnyHandler>;
   readonly #events: WorkerEvents;
   /** The most tasks one poll takes: the worker's concurrency. */
@@ -62,8 +62,17 @@ export class WorkerLoop {
   readonly #aborts = new Set<(error: Error) => void>();
   #done: Promise<void> | undefined;
 
-  constructor(worker: NativeWorker, handlers: ReadonlyMap<string, AnyHandler>, events: WorkerEvents, batch: number) {
+  constructor(
+    worker: NativeWorker,
+    client: NativeClient,
+    handles: HandleHost,
+    handlers: ReadonlyMap<string, AnyHandler>,
+    events: WorkerEvents,
+    batch: number,
+  ) {
     this.#worker = worker;
+    this.#client = client;
+    this.#handles = handles;
     this.#batch = batch;
     this.#handlers = handlers;
     this.#events = events;
@@ -113,14 +122,13 @@ export class WorkerLoop {
       return;
     }
     const controller = new AbortController();
-    const ctx: JobContext = {
-      jobId: task.jobId,
-      name: task.name,
-      attempt: task.attempt,
-      maxAttempts: task.maxAttempts,
-      deadlineMs: task.deadlineMs,
-      signal: controller.signal,
-    };
+    let onSuspend = (): void => {};
+    const ctx = new StepContext(task, controller.signal, {
+      client: this.#client,
+      handles: this.#handles,
+      token: task.token,
+      onSuspend: () => onSuspend(),
+    });
     this.#events.start(task);
     const started = Date.now();
     let args: unknown;
@@ -140,10 +148,15 @@ export class WorkerLoop {
     let onStop: ((error: Error) => void) | undefined;
     const ending = await new Promise<Ending>((resolve) => {
       const abort = (reason: 'timeout' | 'cancelled' | 'stopped', error: Error): void => {
+        // A suspended attempt is over already: its lease is gone on purpose.
+        if (ctx.suspended) return;
         if (!controller.signal.aborted) controller.abort(error);
         resolve({ kind: 'aborted', reason });
       };
       onStop = (error) => abort('stopped', error);
+      // A wait suspended the job: the engine has it back already; whatever the handler does
+      // after is ignored.
+      onSuspend = () => resolve({ kind: 'suspended' });
       this.#aborts.add(onStop);
       timer = longTimeout(
         () => abort('timeout', new TimeoutError(`attempt ${task.attempt} of job ${task.jobId} timed out after ${task.timeoutMs} ms`)),
@@ -174,6 +187,16 @@ export class WorkerLoop {
     clearInterval(beat);
     if (onStop) this.#aborts.delete(onStop);
 
+    if (ending.kind === 'suspended' || ctx.suspended) {
+      // Not finished: no outcome, no events; this only frees the slot.
+      await this.#suspend(task);
+      return;
+    }
+    if (ctx.orderError !== undefined && ending.kind !== 'aborted') {
+      // A changed step order cannot be fixed by a retry, even if the handler caught the error.
+      await this.#fail(task, describeError(ctx.orderError), false);
+      return;
+    }
     if (ending.kind === 'aborted') {
       if (ending.reason === 'stopped') {
         // The worker stopped past its grace period and handed the job back: nothing to report.
@@ -188,7 +211,8 @@ export class WorkerLoop {
       return;
     }
     if (ending.kind === 'thrown') {
-      await this.#fail(task, describeError(ending.error), !(ending.error instanceof NonRetryableError));
+      const fatal = ending.error instanceof NonRetryableError || ending.error instanceof StepOrderError;
+      await this.#fail(task, describeError(ending.error), !fatal);
       return;
     }
     let json: string;
@@ -199,6 +223,16 @@ export class WorkerLoop {
       return;
     }
     if (await this.#complete(task, json, undefined, true)) this.#events.success(task, ending.value);
+  }
+
+  /** Frees the slot of an attempt that a step wait suspended (the engine refuses nothing here). */
+  async #suspend(task: NativeTask): Promise<void> {
+    try {
+      await call(this.#worker.suspend(task.token));
+    } catch (e) {
+      const err = fromNative(e);
+      if (err.code !== 'SHUT_DOWN') this.#events.workerError(err);
+    }
   }
 
   async #fail(task: NativeTask, error: string, retryable: boolean): Promise<void> {

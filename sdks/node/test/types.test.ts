@@ -5,7 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { Reseolio, type DurableFunction, type JobHandle, type Schedule, type ScheduleHandle } from 'reseolio';
+import {
+  jobContext,
+  Reseolio,
+  type ChildHandle,
+  type DurableFunction,
+  type JobDetails,
+  type JobHandle,
+  type Schedule,
+  type ScheduleHandle,
+  type Step,
+} from 'reseolio';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const typeIs = <T extends true>(_: T): void => {};
@@ -61,6 +71,35 @@ async function compileOnly(): Promise<void> {
   // @ts-expect-error: not a status
   await r.listSchedules({ status: 'deleted' });
   void listed;
+
+  // Durable steps keep their result types; child jobs keep their function's types.
+  const ctx = jobContext();
+  const n: number = await ctx.step('n', () => 1);
+  const o: { sum: number } = await ctx.step('o', async () => ({ sum: 1 }), { maxAttempts: 3, backoff: 'linear' });
+  // @ts-expect-error: the step returns a number
+  const s: string = await ctx.step('s', async () => 1);
+  // @ts-expect-error: not a step option
+  await ctx.step('x', () => 1, { retries: 3 });
+  const child = await ctx.startChild(add, 1, 2);
+  typeIs<Equal<typeof child, ChildHandle<{ sum: number }>>>(true);
+  const joined: { sum: number } = await ctx.join(child);
+  // @ts-expect-error: join keeps the child's result type
+  const notJoined: string = await ctx.join(child);
+  // @ts-expect-error: the child's arguments are typed by its function
+  await ctx.startChild(add, '1', 2);
+  // @ts-expect-error: a missing argument
+  await ctx.child(add, 1);
+  const length: number = await ctx.child(sync, 'abc');
+  const both = await ctx.joinAll([child, await ctx.startChild(sync, 'x')]);
+  typeIs<Equal<typeof both, [{ sum: number }, number]>>(true);
+  const payload = await ctx.waitForEvent<{ ok: boolean }>('k', { timeoutMs: 1000 });
+  typeIs<Equal<typeof payload, { ok: boolean }>>(true);
+  await ctx.sleep(1000);
+  await ctx.sleepUntil(new Date());
+  const woken: number = await r.sendEvent('k', { ok: true });
+  const details: JobDetails = await (await add(1, 2)).details();
+  const steps: Step[] = details.steps;
+  void [n, o, s, joined, notJoined, length, woken, steps];
 }
 
 it('the typed calls run', async () => {

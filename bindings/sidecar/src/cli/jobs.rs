@@ -34,7 +34,7 @@ pub enum JobsCommand {
         #[arg(long)]
         asc: bool,
     },
-    /// Show one job with its attempts.
+    /// Show one job with its attempts and its steps.
     Get {
         #[command(flatten)]
         db: DbArgs,
@@ -133,14 +133,16 @@ pub async fn run(cmd: JobsCommand) -> Result<(), Failure> {
             let r = async {
                 let job = e.get(&id).await?;
                 let attempts = e.attempts(&id).await?;
-                Ok::<_, reseolio_core::Error>((job, attempts))
+                let steps = e.steps(&id).await?;
+                Ok::<_, reseolio_core::Error>((job, attempts, steps))
             }
             .await
             .map_err(Failure::from);
-            let (job, attempts) = finish(e, r).await?;
+            let (job, attempts, steps) = finish(e, r).await?;
             if db.json {
                 let mut v = wire::job_detail(&job, serde_json::Value::Null);
                 v["attempts"] = attempts.iter().map(wire::attempt).collect();
+                v["steps"] = steps.iter().map(wire::step).collect();
                 json(&v);
             } else {
                 let detail = wire::job_detail(&job, serde_json::Value::Null);
@@ -184,6 +186,7 @@ pub async fn run(cmd: JobsCommand) -> Result<(), Failure> {
                     ],
                     &rows,
                 );
+                super::steps::print(&steps);
             }
         }
         JobsCommand::Retry { db, id } => {

@@ -10,6 +10,7 @@ pub mod jobs;
 mod output;
 pub mod schedules;
 pub mod stats;
+mod steps;
 pub mod ui;
 
 pub use jobs::JobsCommand;

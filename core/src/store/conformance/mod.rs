@@ -6,8 +6,10 @@
 
 mod schedules;
 mod stats;
+mod steps;
 pub use schedules::*;
 pub use stats::*;
+pub use steps::*;
 
 use super::*;
 use crate::error::ErrorKind;
@@ -840,7 +842,12 @@ macro_rules! store_conformance_tests {
             schedule_fire_applies_once_per_tick,
             schedule_fire_overlap_and_skipped_ticks,
             stats_follow_transitions_and_bucket_finished_jobs,
-            list_searches_by_id_or_idempotency_key
+            list_searches_by_id_or_idempotency_key,
+            steps_record_in_order_and_refuse_changes,
+            sleep_suspends_then_resumes_when_due,
+            events_before_after_and_deadlines,
+            child_waits_are_woken_by_the_child,
+            retries_forget_failed_steps_and_prune_deletes
         );
     };
     ($make:expr) => {

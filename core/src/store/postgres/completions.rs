@@ -7,7 +7,7 @@
 use super::error::map_pg;
 use super::jobs::{job_from_row, JOB_COLUMNS};
 use crate::error::{Error, Result};
-use crate::job::{AttemptOutcome, JobStatus};
+use crate::job::{AttemptOutcome, JobStatus, StepKind};
 use crate::store::{JobCompleteParams, JobCompleteResult};
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
@@ -89,6 +89,12 @@ async fn run(
     }
 }
 
+/// Writes a batch in one statement: the jobs, their attempts, the `f:ID` notifications, and the
+/// wake-up of the parents suspended on a wait for any of them. The wake-up is a branch of the
+/// same statement but runs in `reseolio_wake_waiters`, whose fresh snapshot (taken after the
+/// UPDATE locked the children's rows, since it aggregates the UPDATE's output) sees a parent
+/// that suspended while holding a child's row FOR SHARE: a plain branch would read the
+/// statement's snapshot, taken before that parent committed, and miss it.
 async fn write(
     pool: &PgPool,
     channel: &str,
@@ -115,8 +121,10 @@ async fn write(
          a AS ( \
             UPDATE reseolio_attempts t SET finished_at = j.finished_at, outcome = $5 \
             FROM j WHERE t.job_id = j.id AND t.lease = j.lease), \
-         n AS (SELECT pg_notify($6, 'f:' || j.id) FROM j) \
-         SELECT {columns}, (SELECT count(*) FROM n) FROM j"
+         n AS (SELECT pg_notify($6, 'f:' || j.id) FROM j), \
+         w AS (SELECT reseolio_wake_waiters($7, array_agg(j.id), max(j.finished_at), $6) \
+            AS woken FROM j) \
+         SELECT {columns}, (SELECT count(*) FROM n), (SELECT woken FROM w) FROM j"
     ))
     .bind(&ids)
     .bind(&leases)
@@ -124,6 +132,7 @@ async fn write(
     .bind(&times)
     .bind(AttemptOutcome::Success.as_str())
     .bind(channel)
+    .bind(StepKind::Child.as_str())
     .fetch_all(pool)
     .await
     .map_err(map_pg)?;

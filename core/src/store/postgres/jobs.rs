@@ -4,6 +4,7 @@
 //! nodes; claims skip locked rows instead of waiting for them.
 
 use super::error::map_pg;
+use super::steps;
 use crate::error::{Error, Result};
 use crate::job::{
     backoff_delay_ms, Attempt, AttemptOutcome, Backoff, ClaimedJob, FailureKind, Job, JobStatus,
@@ -365,7 +366,7 @@ async fn held(c: &mut PgConnection, id: &str) -> Result<Held> {
     })
 }
 
-async fn finish_attempt(
+pub(super) async fn finish_attempt(
     c: &mut PgConnection,
     id: &str,
     lease: i64,
@@ -388,9 +389,13 @@ async fn finish_attempt(
     Ok(())
 }
 
-/// Writes a failed attempt's transition (FAILED with its next run, or DEAD).
+/// Writes a failed attempt's transition (FAILED with its next run, or DEAD), and its steps'
+/// part: a DEAD job wakes its waiting parents, a FAILED one forgets its failed steps so that the
+/// next attempt runs them again.
+#[allow(clippy::too_many_arguments)]
 async fn fail(
     c: &mut PgConnection,
+    channel: &str,
     id: &str,
     h: &Held,
     kind: FailureKind,
@@ -414,6 +419,10 @@ async fn fail(
     .execute(&mut *c)
     .await
     .map_err(map_pg)?;
+    match t.to {
+        JobStatus::Dead => steps::on_job_finished(c, channel, id, now_ms).await?,
+        _ => steps::forget_failed_steps(c, id).await?,
+    }
     Ok(t)
 }
 
@@ -438,6 +447,7 @@ pub(crate) async fn job_complete(
             .execute(&mut *c)
             .await
             .map_err(map_pg)?;
+            steps::on_job_finished(c, channel, &p.job_id, p.now_ms).await?;
             finish_attempt(
                 c,
                 &p.job_id,
@@ -455,13 +465,26 @@ pub(crate) async fn job_complete(
                 job: Some(job_get(c, &p.job_id).await?),
             })
         }
+        Outcome::Suspended => Err(Error::invalid(
+            "a suspended outcome is not written: the step wait already handed the job back",
+        )),
         Outcome::Failure { error, retryable } => {
             let kind = if *retryable {
                 FailureKind::Retryable
             } else {
                 FailureKind::NotRetryable
             };
-            let t = fail(c, &p.job_id, &h, kind, error, p.jitter_sample, p.now_ms).await?;
+            let t = fail(
+                c,
+                channel,
+                &p.job_id,
+                &h,
+                kind,
+                error,
+                p.jitter_sample,
+                p.now_ms,
+            )
+            .await?;
             finish_attempt(
                 c,
                 &p.job_id,
@@ -557,6 +580,7 @@ pub(crate) async fn job_cancel(
     .execute(&mut *c)
     .await
     .map_err(map_pg)?;
+    steps::on_job_finished(c, channel, &p.id, p.now_ms).await?;
     let mut events = vec![format!("f:{}", p.id)];
     if h.status == JobStatus::Running {
         finish_attempt(c, &p.id, h.lease, p.now_ms, AttemptOutcome::Cancelled, None).await?;
@@ -583,6 +607,7 @@ pub(crate) async fn job_retry(
     .execute(&mut *c)
     .await
     .map_err(map_pg)?;
+    steps::forget_failed_steps(c, &p.id).await?;
     notify(c, channel, &["a".into()]).await?;
     job_get(c, &p.id).await
 }
@@ -613,6 +638,7 @@ pub(crate) async fn job_rescue(
         let (outcome, error) = rules::lost_attempt(h.attempt, dead, timeout_ms);
         let t = fail(
             c,
+            channel,
             &id,
             &h,
             FailureKind::LeaseLost,
@@ -657,6 +683,7 @@ pub(crate) async fn job_prune(c: &mut PgConnection, p: JobPruneParams) -> Result
         .execute(&mut *c)
         .await
         .map_err(map_pg)?;
+    steps::delete_steps(c, &ids).await?;
     sqlx::query("DELETE FROM reseolio_jobs WHERE id = ANY($1)")
         .bind(&ids)
         .execute(&mut *c)

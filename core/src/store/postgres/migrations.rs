@@ -114,6 +114,9 @@ const MIGRATIONS: &[&str] = &[
         WHERE idempotency_key IS NOT NULL;
     CREATE INDEX reseolio_jobs_status_created ON reseolio_jobs (status, created_at);
     "#,
+    // 6: durable steps (the journal of each job's function), events, and the wake-up of the jobs
+    // suspended on an event key or a child job.
+    include_str!("sql/0006_steps.sql"),
 ];
 
 /// The schema version this build writes.

@@ -8,11 +8,12 @@ mod error;
 mod jobs;
 mod migrations;
 mod schedules;
+mod steps;
 
 pub use migrations::SCHEMA_VERSION;
 
 use crate::error::{Error, Result};
-use crate::job::{Attempt, ClaimedJob, Job, Outcome};
+use crate::job::{Attempt, ClaimedJob, Job, Outcome, Step, StepWaitOutcome};
 use crate::schedule::Schedule;
 use crate::store::*;
 use async_trait::async_trait;
@@ -365,6 +366,26 @@ impl Store for PostgresStore {
     async fn schedule_fire(&self, p: ScheduleFireParams) -> Result<ScheduleFireResult> {
         in_tx!(self, |tx| schedules::schedule_fire(
             &mut tx,
+            &self.channel,
+            p
+        )
+        .await)
+    }
+    async fn step_list(&self, p: StepListParams) -> Result<Vec<Step>> {
+        self.check_open()?;
+        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        steps::step_list(&mut c, p).await
+    }
+    async fn step_record(&self, p: StepRecordParams) -> Result<Step> {
+        in_tx!(self, |tx| steps::step_record(&mut tx, p).await)
+    }
+    async fn step_wait(&self, p: StepWaitParams) -> Result<StepWaitOutcome> {
+        in_tx!(self, |tx| steps::step_wait(&mut tx, &self.schema, p).await)
+    }
+    async fn event_send(&self, p: EventSendParams) -> Result<EventSendResult> {
+        in_tx!(self, |tx| steps::event_send(
+            &mut tx,
+            &self.schema,
             &self.channel,
             p
         )

@@ -2,6 +2,7 @@
 //! writer (writes, inside the group transaction) or the read pool (reads).
 
 use super::error::map_sqlite;
+use super::steps;
 use crate::error::{Error, Result};
 use crate::job::{
     backoff_delay_ms, Attempt, AttemptOutcome, Backoff, ClaimedJob, FailureKind, Job, JobStatus,
@@ -16,7 +17,7 @@ const JOB_COLUMNS: &str = "id, name, args, status, priority, attempt, max_attemp
     initial_delay_ms, max_delay_ms, jitter, timeout_ms, idempotency_key, result, last_error, \
     created_at, run_at, started_at, completed_at, lease_expires_at, worker_id";
 
-fn bad_column(i: usize, e: Error) -> rusqlite::Error {
+pub(crate) fn bad_column(i: usize, e: Error) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
 }
 
@@ -299,16 +300,16 @@ fn claim_where(
 }
 
 /// The columns a transition needs, read inside the write transaction.
-struct Held {
-    status: JobStatus,
-    lease: i64,
+pub(crate) struct Held {
+    pub(crate) status: JobStatus,
+    pub(crate) lease: i64,
     attempt: u32,
     max_attempts: u32,
     timeout_ms: i64,
     policy: RetryPolicy,
 }
 
-fn held(conn: &Connection, id: &str) -> Result<Held> {
+pub(crate) fn held(conn: &Connection, id: &str) -> Result<Held> {
     conn.prepare_cached(
         "SELECT status, lease, attempt, max_attempts, timeout_ms, backoff, initial_delay_ms, \
          max_delay_ms, jitter FROM reseolio_jobs WHERE id = ?1",
@@ -337,7 +338,7 @@ fn held(conn: &Connection, id: &str) -> Result<Held> {
     .ok_or_else(|| Error::job_not_found(id))
 }
 
-fn finish_attempt(
+pub(crate) fn finish_attempt(
     conn: &Connection,
     id: &str,
     lease: i64,
@@ -374,6 +375,10 @@ fn fail(
     )
     .and_then(|mut s| s.execute(params![id, t.to.as_str(), error, run_at, completed_at]))
     .map_err(map_sqlite)?;
+    match t.to {
+        JobStatus::Dead => steps::on_job_finished(conn, id, now_ms)?,
+        _ => steps::forget_failed_steps(conn, id)?,
+    }
     Ok(t)
 }
 
@@ -389,6 +394,7 @@ pub(crate) fn job_complete(conn: &Connection, p: JobCompleteParams) -> Result<Jo
             )
             .and_then(|mut s| s.execute(params![p.job_id, t.to.as_str(), result, p.now_ms]))
             .map_err(map_sqlite)?;
+            steps::on_job_finished(conn, &p.job_id, p.now_ms)?;
             finish_attempt(
                 conn,
                 &p.job_id,
@@ -404,6 +410,9 @@ pub(crate) fn job_complete(conn: &Connection, p: JobCompleteParams) -> Result<Jo
                 job: Some(job_get(conn, JobGetParams { id: p.job_id })?),
             })
         }
+        Outcome::Suspended => Err(Error::invalid(
+            "a suspended outcome is not written: the step wait already handed the job back",
+        )),
         Outcome::Failure { error, retryable } => {
             let kind = if *retryable {
                 FailureKind::Retryable
@@ -486,6 +495,7 @@ pub(crate) fn job_cancel(conn: &Connection, p: JobCancelParams) -> Result<Job> {
     )
     .and_then(|mut s| s.execute(params![p.id, t.to.as_str(), p.now_ms]))
     .map_err(map_sqlite)?;
+    steps::on_job_finished(conn, &p.id, p.now_ms)?;
     if h.status == JobStatus::Running {
         finish_attempt(
             conn,
@@ -508,6 +518,7 @@ pub(crate) fn job_retry(conn: &Connection, p: JobRetryParams) -> Result<Job> {
     )
     .and_then(|mut s| s.execute(params![p.id, t.to.as_str(), p.now_ms]))
     .map_err(map_sqlite)?;
+    steps::forget_failed_steps(conn, &p.id)?;
     job_get(conn, JobGetParams { id: p.id })
 }
 
@@ -580,6 +591,7 @@ pub(crate) fn job_prune(conn: &Connection, p: JobPruneParams) -> Result<u64> {
         conn.prepare_cached("DELETE FROM reseolio_attempts WHERE job_id = ?1")
             .and_then(|mut s| s.execute([id]))
             .map_err(map_sqlite)?;
+        steps::delete_steps(conn, id)?;
         conn.prepare_cached("DELETE FROM reseolio_jobs WHERE id = ?1")
             .and_then(|mut s| s.execute([id]))
             .map_err(map_sqlite)?;

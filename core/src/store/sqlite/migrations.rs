@@ -146,6 +146,32 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX reseolio_jobs_finished
         ON reseolio_jobs (completed_at, status) WHERE status IN ('SUCCESS', 'DEAD', 'CANCELLED');
     "#,
+    // 6: durable steps (the journal of each job's function) and events. A rowid table, not
+    // WITHOUT ROWID: step results can be large. The partial index finds the jobs suspended on an
+    // event key or a child job id; it holds only waiting steps, so it stays small.
+    r#"
+    CREATE TABLE reseolio_steps (
+        job_id       TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        name         TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        result       BLOB,
+        error        TEXT,
+        attempts     INTEGER NOT NULL,
+        started_at   INTEGER NOT NULL,
+        completed_at INTEGER,
+        wait_key     TEXT,
+        wake_at      INTEGER,
+        PRIMARY KEY (job_id, seq)
+    ) STRICT;
+    CREATE INDEX reseolio_steps_waiting ON reseolio_steps (wait_key, kind) WHERE status = 'WAITING';
+    CREATE TABLE reseolio_events (
+        key     TEXT PRIMARY KEY,
+        payload BLOB NOT NULL,
+        sent_at INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this build writes.

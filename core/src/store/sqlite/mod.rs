@@ -9,12 +9,13 @@ mod jobs;
 mod migrations;
 mod readers;
 mod schedules;
+mod steps;
 mod writer;
 
 pub use migrations::SCHEMA_VERSION;
 
 use crate::error::{Error, Result};
-use crate::job::{Attempt, ClaimedJob, Job};
+use crate::job::{Attempt, ClaimedJob, Job, Step, StepWaitOutcome};
 use crate::schedule::Schedule;
 use crate::store::*;
 use async_trait::async_trait;
@@ -292,6 +293,18 @@ impl Store for SqliteStore {
         self.writer
             .write(move |c| schedules::schedule_fire(c, p))
             .await
+    }
+    async fn step_list(&self, p: StepListParams) -> Result<Vec<Step>> {
+        self.read(move |c| steps::step_list(c, p)).await
+    }
+    async fn step_record(&self, p: StepRecordParams) -> Result<Step> {
+        self.writer.write(move |c| steps::step_record(c, p)).await
+    }
+    async fn step_wait(&self, p: StepWaitParams) -> Result<StepWaitOutcome> {
+        self.writer.write(move |c| steps::step_wait(c, p)).await
+    }
+    async fn event_send(&self, p: EventSendParams) -> Result<EventSendResult> {
+        self.writer.write(move |c| steps::event_send(c, p)).await
     }
     async fn close(&self) {
         if let Some(r) = &self.readers {

@@ -5,10 +5,12 @@ was killed in between."""
 from ._native import Attempt, Job
 from .client import Reseolio
 from .context import JobContext, current_job
+from .details import JobDetails, Step
 from .durable import BoundCall, DurableFunction
 from .errors import (
     AlreadyExistsError,
     ConflictError,
+    EventTimeoutError,
     InternalError,
     InvalidArgumentError,
     JobCancelledError,
@@ -17,24 +19,30 @@ from .errors import (
     NotFoundError,
     ReseolioError,
     ShutDownError,
+    StepError,
+    StepOrderError,
     TimeoutError,
     UnavailableError,
 )
 from .handle import JobHandle
 from .leader import LeaderInfo
 from .schedules import Schedule, ScheduleHandle, ScheduleOptions, SchedulePage
+from .steps import ChildHandle
 
 __all__ = [
     "AlreadyExistsError",
     "Attempt",
     "BoundCall",
+    "ChildHandle",
     "ConflictError",
     "DurableFunction",
+    "EventTimeoutError",
     "InternalError",
     "InvalidArgumentError",
     "Job",
     "JobCancelledError",
     "JobContext",
+    "JobDetails",
     "JobFailedError",
     "JobHandle",
     "LeaderInfo",
@@ -47,6 +55,9 @@ __all__ = [
     "ScheduleOptions",
     "SchedulePage",
     "ShutDownError",
+    "Step",
+    "StepError",
+    "StepOrderError",
     "TimeoutError",
     "UnavailableError",
     "current_job",

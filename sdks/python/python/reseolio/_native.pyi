@@ -40,6 +40,21 @@ class Attempt:
     outcome: Optional[str]
     error: Optional[str]
 
+class Step:
+    job_id: str
+    seq: int
+    name: str
+    kind: str
+    status: str
+    error: Optional[str]
+    attempts: int
+    started_at: int
+    completed_at: Optional[int]
+    wait_key: Optional[str]
+    wake_at: Optional[int]
+    @property
+    def result(self) -> Optional[bytes]: ...
+
 class LeaderInfo:
     node_id: str
     leader_node_id: Optional[str]
@@ -101,6 +116,8 @@ class Worker:
         error: Optional[str] = None,
         retryable: bool = True,
     ) -> None: ...
+    # After a step wait suspended the job: frees the slot, writes nothing.
+    def suspend(self, fd: int, id: int, token: str) -> None: ...
     def heartbeat(self, fd: int, id: int, token: str) -> None: ...
     def shutdown(self, fd: int, id: int, grace: float) -> None: ...
 
@@ -169,6 +186,36 @@ class Client:
     def schedule_resume(self, fd: int, id: int, id_or_name: str) -> None: ...
     def schedule_delete(self, fd: int, id: int, id_or_name: str) -> None: ...
     def schedule_trigger(self, fd: int, id: int, id_or_name: str) -> None: ...
+    # Resolves to List[Step].
+    def steps(self, fd: int, id: int, job_id: str) -> None: ...
+    # Resolves to the recorded Step (an earlier finished record when there is one).
+    def step_record(
+        self,
+        fd: int,
+        id: int,
+        token: str,
+        seq: int,
+        name: str,
+        result: Optional[bytes],
+        error: Optional[str],
+        attempts: int,
+        started_at: int,
+    ) -> None: ...
+    # kind "sleep" (at_ms: until), "event" (key, at_ms: timeout or None), "child" (key: job id).
+    # Resolves to the finished Step, or to an int (wake_at, Unix ms) when the job was suspended.
+    def step_wait(
+        self,
+        fd: int,
+        id: int,
+        token: str,
+        seq: int,
+        name: str,
+        kind: str,
+        key: Optional[str],
+        at_ms: Optional[int],
+    ) -> None: ...
+    # Resolves to the number of jobs woken.
+    def event_send(self, fd: int, id: int, key: str, payload: bytes) -> None: ...
     def worker(self, fd: int, id: int, names: List[str], concurrency: int) -> None: ...
     def close(self, fd: int, id: int) -> None: ...
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional, Set
 
 from . import _bridge, _json
 from .context import JobContext, _current
+from .steps import StepContext
 from .errors import (
     ConflictError,
     InvalidArgumentError,
@@ -26,6 +27,7 @@ from .errors import (
 
 if TYPE_CHECKING:
     from ._native import Task, Worker
+    from .client import Reseolio
 
 Hook = Callable[[JobContext], Any]
 FailureHook = Callable[[JobContext, BaseException], Any]
@@ -44,15 +46,30 @@ def _safe_hook(hook: Optional[Callable[..., Any]], *args: Any) -> None:
         _log.exception("a reseolio hook raised")
 
 
+def _settle(running: "asyncio.Future[Any]") -> None:
+    """Ends a handler whose outcome no longer counts: cancels it if it still runs (past its
+    timeout, or one that caught the suspension signal and went on), else retrieves what it
+    raised (the signal) so that asyncio does not log it."""
+    if not running.done():
+        running.cancel()
+    elif not running.cancelled():
+        running.exception()
+
+
 class WorkerLoop:
     """Runs the handlers of one native worker.
 
     Async handlers run as asyncio tasks and are cancelled when their attempt's timeout passes.
     Plain ``def`` handlers run in a thread pool; Python cannot stop a thread, so a sync handler
-    past its timeout is reported as failed but its thread runs on to its end."""
+    past its timeout is reported as failed but its thread runs on to its end.
+
+    An attempt whose handler suspended the job on a durable step (a sleep, an event, a child) is
+    reported as suspended, whatever the handler did after, and runs neither success nor failure
+    hook: the job is not finished."""
 
     def __init__(
         self,
+        reseolio: "Reseolio",
         worker: "Worker",
         handlers: Dict[str, Callable[..., Any]],
         threads: int,
@@ -60,6 +77,7 @@ class WorkerLoop:
         on_success: Optional[Hook],
         on_failure: Optional[FailureHook],
     ) -> None:
+        self._reseolio = reseolio
         self._worker = worker
         self._handlers = handlers
         self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -127,12 +145,14 @@ class WorkerLoop:
         return loop.run_in_executor(self._pool, functools.partial(ctx.run, fn, *args))
 
     async def _execute(self, task: "Task") -> None:
+        steps = StepContext(self._reseolio, task.job_id, task.token)
         ctx_value = JobContext(
             job_id=task.job_id,
             name=task.name,
             attempt=task.attempt,
             max_attempts=task.max_attempts,
             deadline_ms=task.deadline_ms,
+            _steps=steps,
         )
         fn = self._handlers.get(task.name)
         if fn is None:
@@ -156,6 +176,15 @@ class WorkerLoop:
                 done, _ = await asyncio.wait({running}, timeout=timeout)
             finally:
                 beat.cancel()
+            if steps.suspended:
+                await self._suspend(task, running)
+                return
+            if steps.order_error is not None:
+                # The function changed its step order: DEAD at once, even if it caught the error.
+                _settle(running)
+                order = steps.order_error
+                await self._fail(task, ctx_value, order, str(order), retryable=False)
+                return
             if not done:
                 running.cancel()
                 elapsed = time.monotonic() - started
@@ -182,6 +211,12 @@ class WorkerLoop:
             if await self._complete(task, result=result):
                 _safe_hook(self._on_success, ctx_value)
 
+    async def _suspend(self, task: "Task", running: "asyncio.Future[Any]") -> None:
+        """Frees the slot of a job a step wait suspended (the engine already handed it back)."""
+        _settle(running)
+        with self._report():
+            await self._complete(task, suspended=True)
+
     async def _fail(
         self, task: "Task", ctx: JobContext, exc: BaseException, error: str, retryable: bool
     ) -> None:
@@ -207,12 +242,18 @@ class WorkerLoop:
         result: Optional[bytes] = None,
         error: Optional[str] = None,
         retryable: bool = True,
+        suspended: bool = False,
     ) -> bool:
         """Reports the attempt; True when the engine applied it. Never leaves the job held: a
         payload over the limit is reported as a failure instead, a busy store is retried."""
         for attempt in range(5):
             try:
-                await _bridge.call(self._worker.complete, task.token, result, error, retryable)
+                if suspended:
+                    await _bridge.call(self._worker.suspend, task.token)
+                else:
+                    await _bridge.call(
+                        self._worker.complete, task.token, result, error, retryable
+                    )
                 return True
             except (ConflictError, NotFoundError):
                 # The lease was lost (timed out, cancelled, rescued): the engine moved on.

@@ -24,8 +24,10 @@ from typing import (
 )
 
 from . import _bridge, _json, _native, _options, schedules
+from . import details as _details
 from ._sync import run_sync
 from ._worker import FailureHook, Hook, WorkerLoop
+from .details import JobDetails, Step
 from .durable import DurableFunction, P, R
 from .errors import InvalidArgumentError, ReseolioError
 from .handle import JobHandle
@@ -163,9 +165,31 @@ class Reseolio:
 
     # --- jobs ---------------------------------------------------------------------------------
 
-    async def get_job(self, job_id: str) -> "Job":
-        job: "Job" = await _bridge.call(self._native().get, job_id)
-        return job
+    async def get_job(self, job_id: str) -> JobDetails:
+        """The job with its durable steps. Errors: NotFoundError."""
+        return await _details.details(self, job_id)
+
+    async def steps(self, job_id: str) -> List[Step]:
+        """Every recorded durable step of a job, in call order. Errors: NotFoundError."""
+        return await _details.steps(self, job_id)
+
+    # --- events -------------------------------------------------------------------------------
+
+    async def send_event(self, key: str, payload: Any = None) -> int:
+        """Sends an event: stores the JSON ``payload`` under ``key`` (a later send replaces it)
+        and resumes every job waiting for it in ``wait_for_event``; a wait that starts later
+        receives it at once. Durable when it returns; returns how many waiting jobs were woken.
+        Usable anywhere, also from a handler (where it is not a step: a re-run sends again).
+        Errors: InvalidArgumentError for an empty key, a key over 512 bytes, a payload JSON
+        cannot carry or one over the size limit."""
+        try:
+            data = _json.encode_result(payload)
+        except (TypeError, ValueError) as e:
+            raise InvalidArgumentError(
+                f"the payload of event {key!r} cannot be stored as JSON: {e}"
+            ) from None
+        woken: int = await _bridge.call(self._native().event_send, key, data)
+        return woken
 
     async def list_jobs(
         self,
@@ -470,6 +494,7 @@ class Reseolio:
         )
         on_start, on_success, on_failure = self._hooks
         self._loop = WorkerLoop(
+            self,
             self._worker,
             {n: f.handler for n, f in self._functions.items()},
             self._threads,

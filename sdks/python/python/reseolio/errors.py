@@ -64,3 +64,30 @@ class JobCancelledError(ReseolioError):
 
 class NonRetryable(Exception):
     """Raise from a handler to end the job as DEAD at once, without further attempts."""
+
+
+class StepError(ReseolioError):
+    """A durable step failed: its code raised on every one of its tries, now or on an earlier run
+    of the job (the recorded failure is raised again without running the code). ``__cause__`` is
+    the original exception when the code ran in this attempt."""
+
+    code = "STEP_FAILED"
+
+    def __init__(self, step: str, error: str) -> None:
+        super().__init__(f"step {step!r} failed: {error}")
+        self.step = step
+        self.error = error
+
+
+class StepOrderError(ConflictError, NonRetryable):
+    """The function called its durable steps in another order (or with other names) than the
+    recorded history of the job. Not retryable: the job ends DEAD at once."""
+
+
+class EventTimeoutError(TimeoutError):
+    """``wait_for_event`` reached its timeout before the event was sent. A function may catch it
+    (it is a ``reseolio.TimeoutError`` and a builtin ``TimeoutError``)."""
+
+    def __init__(self, key: str, error: str) -> None:
+        super().__init__(error)
+        self.key = key

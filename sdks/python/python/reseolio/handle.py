@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Generic, List, Optional, TypeVar
 
 from . import _bridge, _json
+from . import details as _details
 from ._sync import run_sync
 from .errors import JobCancelledError, JobFailedError
 
 if TYPE_CHECKING:
     from ._native import Attempt, Job
+    from .details import JobDetails, Step
     from .client import Reseolio
 
 R = TypeVar("R")
@@ -30,11 +32,16 @@ class JobHandle(Generic[R]):
 
     async def status(self) -> str:
         """PENDING, RUNNING, FAILED, SUCCESS, DEAD or CANCELLED."""
-        return (await self.details()).status
+        job: "Job" = await _bridge.call(self._reseolio._native().get, self.job_id)
+        return job.status
 
-    async def details(self) -> "Job":
-        """Everything the engine stores about the job."""
-        return await _bridge.call(self._reseolio._native().get, self.job_id)  # type: ignore[no-any-return]
+    async def details(self) -> "JobDetails":
+        """Everything the engine stores about the job, with its durable steps."""
+        return await _details.details(self._reseolio, self.job_id)
+
+    async def steps(self) -> List["Step"]:
+        """The job's durable steps, in call order."""
+        return await _details.steps(self._reseolio, self.job_id)
 
     async def attempts(self) -> List["Attempt"]:
         """Every attempt, oldest first."""

@@ -214,14 +214,22 @@ async fn a_sleep_suspends_then_resumes_done(c: Client) {
         (waiting.kind, waiting.status, waiting.wake_at),
         (StepKind::Sleep, StepStatus::Waiting, Some(until))
     );
-    // The suspension ended the lease.
+    // A step that ran beside the wait still lands from the suspending lease, until the next
+    // claim; the job's state does not change.
+    let beside = c
+        .step_record(task.token(), run(2, "beside", b"1"))
+        .await
+        .unwrap();
+    assert_eq!(beside.status, StepStatus::Success);
+    assert_eq!(c.get(&id).await.unwrap().run_at, until);
+
+    let again = next(&w, 5).await;
+    // Claimed again: the old lease can write nothing more.
     let e = c
-        .step_record(task.token(), run(2, "after", b"1"))
+        .step_record(task.token(), run(3, "after", b"1"))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
-
-    let again = next(&w, 5).await;
     assert!(now_ms() >= until, "not claimed before the sleep ended");
     assert_eq!(
         (again.token().job_id.as_str(), again.job().attempt),
@@ -438,6 +446,8 @@ async fn a_child_wait_resumes_with_the_childs_result(c: Client) {
         .complete(task.token(), Outcome::Suspended)
         .await
         .unwrap();
+    // A wait beside the one that suspended the job is checked like any other (an unknown
+    // child is NotFound) and, when not over, keeps the job suspended.
     let e = c
         .step_wait(
             task.token(),
@@ -449,7 +459,7 @@ async fn a_child_wait_resumes_with_the_childs_result(c: Client) {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Conflict, "the old lease is gone: {e}");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 
     let children = c.worker(vec!["child".into()], 1).await.unwrap();
     let ct = next(&children, 5).await;

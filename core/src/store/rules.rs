@@ -26,6 +26,23 @@ pub(crate) fn check_lease(id: &str, status: JobStatus, held_lease: i64, lease: i
     )))
 }
 
+/// Who may write a job's journal: the lease that holds it (Ok(false)), or the lease whose wait
+/// just suspended it (Ok(true)): a step running in parallel with that wait finishes after the
+/// suspension, and its record (or its own wait's deadline) must not be lost. Such a job is
+/// PENDING and still carries that lease, since every claim takes a new one. Anything else is a
+/// stale token, refused as [`check_lease`] refuses it.
+pub(crate) fn check_step_lease(
+    id: &str,
+    status: JobStatus,
+    held_lease: i64,
+    lease: i64,
+) -> Result<bool> {
+    if status == JobStatus::Pending && held_lease == lease && lease > 0 {
+        return Ok(true);
+    }
+    check_lease(id, status, held_lease, lease).map(|()| false)
+}
+
 /// How a rescued attempt ended and the error stored for it: its process died (`dead_node`) or
 /// its lease lapsed.
 pub(crate) fn lost_attempt(

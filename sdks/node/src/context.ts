@@ -6,6 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DurableFunction } from './client';
 import { ReseolioError } from './errors';
+import type { JobHandle } from './job';
 import type { ChildHandle, JoinResults, StepOptions, WaitForEventOptions } from './steps';
 
 export interface JobContext {
@@ -18,8 +19,9 @@ export interface JobContext {
   /** When this attempt's lease lapses unless renewed (the worker renews it), Unix ms. */
   readonly deadlineMs: number;
   /**
-   * Fires when the attempt's timeout passes (reason: a TimeoutError) or the job is cancelled
-   * (reason: a ReseolioError with code CONFLICT). The attempt is over either way: whatever the
+   * Fires when the attempt's timeout passes (reason: a TimeoutError), the job is cancelled
+   * (reason: a ReseolioError with code CONFLICT) or a durable wait suspended the job (reason: a
+   * ReseolioError with code CONFLICT saying so). The attempt is over either way: whatever the
    * handler returns afterwards is ignored.
    */
   readonly signal: AbortSignal;
@@ -28,9 +30,11 @@ export interface JobContext {
    * A durable step: runs `fn` once and records its result (JSON), or its error after
    * `options.maxAttempts` runs in process; every later run of the job (a retry, a resume, a
    * crash) gets the recorded value back, or a StepError (STEP_FAILED) with the recorded error,
-   * without calling `fn`. Steps are matched by their place in call order, which is taken when
-   * the method is called: a function must call its steps in the same order on every run (else a
-   * StepOrderError, CONFLICT, and the job is DEAD).
+   * without calling `fn`. The value is always the recorded JSON decoded, on the first run too: a
+   * Date comes back as its ISO string, undefined as null, a Map as {}. Steps are matched by their
+   * place in call order, which is taken when the method is called: a function must call its
+   * steps in the same order on every run (else a StepOrderError, CONFLICT, and the job is DEAD).
+   * `fn` must not call step methods itself (they throw INVALID_ARGUMENT: steps cannot nest).
    */
   step<T>(name: string, fn: () => T | Promise<T>, options?: StepOptions): Promise<T>;
   /**
@@ -54,13 +58,14 @@ export interface JobContext {
    */
   startChild<A extends unknown[], R>(fn: DurableFunction<A, R>, ...args: NoInfer<A>): Promise<ChildHandle<R>>;
   /**
-   * Waits for a child job (a step named `join:<fn>`; the job is suspended meanwhile, holding no
-   * slot) and resolves to its result; throws JobFailedError when it ended DEAD,
-   * JobCancelledError when cancelled.
+   * Waits for a job (a step named `join:<fn>`; the job is suspended meanwhile, holding no slot)
+   * and resolves to its result; throws JobFailedError (its `error`: the child's own error, as
+   * `result()` gives it) when it ended DEAD, JobCancelledError when cancelled. Any JobHandle
+   * will do: one that is not a ChildHandle has its function's name read from the job.
    */
-  join<R>(handle: ChildHandle<R>): Promise<R>;
-  /** Joins each child in order; resolves to their results. */
-  joinAll<const H extends readonly ChildHandle<unknown>[]>(handles: H): Promise<JoinResults<H>>;
+  join<R>(handle: JobHandle<R>): Promise<R>;
+  /** Joins each job in order; resolves to their results. */
+  joinAll<const H extends readonly JobHandle<unknown>[]>(handles: H): Promise<JoinResults<H>>;
   /** `startChild` then `join`. */
   child<A extends unknown[], R>(fn: DurableFunction<A, R>, ...args: NoInfer<A>): Promise<R>;
 }

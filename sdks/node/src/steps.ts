@@ -9,6 +9,7 @@
  * it is due, the handler is unwound by a private signal, and the worker frees the slot without
  * reporting an outcome. The same spec as the Python package (`reseolio.current_job()`).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DurableFunction } from './client';
 import type { JobContext } from './context';
 import {
@@ -23,7 +24,7 @@ import {
   TimeoutError,
 } from './errors';
 import { decodeJson as decode, JobHandle, type HandleHost, type StepKind } from './job';
-import type { NativeClient, NativeStep, NativeStepRecord, NativeStepWait } from './native';
+import type { NativeClient, NativeStep, NativeStepRecord, NativeStepWait, NativeStepWaitResult } from './native';
 import type { BackoffStrategy } from './options';
 
 /** In-process retries of a step's code (the job's own retries come after these). */
@@ -55,8 +56,8 @@ export class ChildHandle<TResult = unknown> extends JobHandle<TResult> {
 }
 
 /** The results of `joinAll`, position by position. */
-export type JoinResults<H extends readonly ChildHandle<unknown>[]> = {
-  -readonly [K in keyof H]: H[K] extends ChildHandle<infer R> ? R : never;
+export type JoinResults<H extends readonly JobHandle<unknown>[]> = {
+  -readonly [K in keyof H]: H[K] extends JobHandle<infer R> ? R : never;
 };
 
 /**
@@ -69,6 +70,22 @@ class Suspension {
 }
 const SUSPENDED = new Suspension();
 
+/**
+ * The step whose code is running, in that code's async context: a step call made there is
+ * refused (a nested step would take a place on the first run only, since a replay does not run
+ * the outer step's code, and every later place would move).
+ */
+const runningStep = new AsyncLocalStorage<{ ctx: StepContext; name: string }>();
+
+/** The longest step name, prefix included, in UTF-8 bytes (the engine's limit). */
+const MAX_NAME_BYTES = 255;
+/** The longest event key in UTF-8 bytes (the engine's limit). */
+const MAX_EVENT_KEY_BYTES = 200;
+/** A step's error longer than this (UTF-8 bytes) is cut, with a marker, so that it can be recorded. */
+const MAX_STEP_ERROR_BYTES = 64 * 1024;
+/** The shorter cut of a step error that the engine still refused (a payload limit under 64 KiB). */
+const SHORT_STEP_ERROR_BYTES = 4096;
+
 interface RetryPolicy {
   maxAttempts: number;
   backoff: BackoffStrategy;
@@ -76,7 +93,15 @@ interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** The code of `startChild`'s step (the enqueue) runs once: its idempotency key makes it safe anyway. */
+const ONCE: RetryPolicy = { maxAttempts: 1, backoff: 'fixed', initialDelayMs: 0, maxDelayMs: 0 };
+
+function checkOptions(what: string, o: unknown): void {
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError(`the options of ${what} must be an object, got ${String(o)}`);
+}
+
 function retryPolicy(name: string, o: StepOptions): RetryPolicy {
+  checkOptions(`step '${name}'`, o);
   const p: RetryPolicy = {
     maxAttempts: o.maxAttempts ?? 1,
     backoff: o.backoff ?? 'exponential',
@@ -104,8 +129,26 @@ function retryDelay(p: RetryPolicy, n: number): number {
   return Math.min(raw, p.maxDelayMs);
 }
 
-function checkName(what: string, name: unknown): asserts name is string {
+/** A long name in an error message: its first 60 characters. */
+function preview(name: string): string {
+  return name.length > 60 ? `${name.slice(0, 60)}…` : name;
+}
+
+/** A step name as the engine takes it: non-empty, at most 255 UTF-8 bytes with its prefix. */
+function checkStepName(what: string, name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_NAME_BYTES) {
+    throw new InvalidArgumentError(`${what} '${preview(name)}' is ${bytes} bytes in UTF-8; the limit is ${MAX_NAME_BYTES}`);
+  }
+}
+
+function checkEventKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError('an event key must be a non-empty string');
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_EVENT_KEY_BYTES) {
+    throw new InvalidArgumentError(`the event key '${preview(key)}' is ${bytes} bytes in UTF-8; the limit is ${MAX_EVENT_KEY_BYTES}`);
+  }
 }
 
 function checkMs(what: string, v: unknown): asserts v is number {
@@ -121,8 +164,44 @@ function checkDurable(fn: unknown): asserts fn is DurableFunction<unknown[], unk
   }
 }
 
-function checkChild(h: unknown): asserts h is ChildHandle<unknown> {
-  if (!(h instanceof ChildHandle)) throw new InvalidArgumentError('join() needs a handle returned by startChild()');
+function checkHandle(h: unknown): asserts h is JobHandle<unknown> {
+  if (!(h instanceof JobHandle)) throw new InvalidArgumentError('join() needs a job handle (startChild() returns one)');
+}
+
+/** The name of `startChild`'s step, after checking the function, the name's length and the args. */
+function startName(fn: unknown, args: unknown[]): string {
+  checkDurable(fn);
+  const name = `start:${fn.functionName}`;
+  checkStepName('the step name', name);
+  try {
+    JSON.stringify(args);
+  } catch (e) {
+    throw new InvalidArgumentError(`the args of '${fn.functionName}' cannot be stored as JSON: ${describeError(e)}`);
+  }
+  return name;
+}
+
+/** The name of a join step when the handle knows its function (a ChildHandle), checked; else undefined. */
+function joinName(h: JobHandle<unknown>): string | undefined {
+  if (!(h instanceof ChildHandle)) return undefined;
+  const name = `join:${h.functionName}`;
+  checkStepName('the step name', name);
+  return name;
+}
+
+function isSuspended(r: NativeStepWaitResult): boolean {
+  return r.suspended || r.step == null;
+}
+
+/** `text` cut to at most `maxBytes` UTF-8 bytes (on a character boundary), with a marker that says so. */
+function cutError(text: string, maxBytes: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= maxBytes) return text;
+  const marker = ` … [cut: the error was ${buf.length} bytes]`;
+  let n = Math.max(0, maxBytes - Buffer.byteLength(marker, 'utf8'));
+  // Back to the first byte of the character at n, which is left out whole.
+  while (n > 0 && ((buf[n] ?? 0) & 0xc0) === 0x80) n--;
+  return buf.subarray(0, n).toString('utf8') + marker;
 }
 
 /** What a step context needs of its worker. */
@@ -133,13 +212,17 @@ export interface StepHost {
   handles: HandleHost;
   /** The attempt's lease token. */
   token: string;
-  /** Called once when a wait suspended the job: the worker frees the slot at once. */
+  /** Called once when a wait suspended the job: the worker frees the slot at once and fires the attempt's signal. */
   onSuspend(): void;
 }
 
 /**
  * One attempt's job context with its step methods. Created by the worker for each attempt;
  * handlers reach it through `jobContext()`.
+ *
+ * Every step method checks its arguments first, and takes its place only when they are good: a
+ * refused call (a bad name, a bad duration, a step called inside another step's code) throws
+ * without moving the places of the calls after it.
  */
 export class StepContext implements JobContext {
   readonly jobId: string;
@@ -156,6 +239,8 @@ export class StepContext implements JobContext {
   #seq = 0;
   /** The job's recorded steps by place, loaded on the first step call of the attempt. */
   #history: Promise<Map<number, NativeStep>> | undefined;
+  /** The engine calls of the waits in flight: a lost lease seen meanwhile may be their suspension. */
+  readonly #waits = new Set<Promise<NativeStepWaitResult>>();
 
   constructor(
     job: { jobId: string; name: string; attempt: number; maxAttempts: number; deadlineMs: number },
@@ -172,73 +257,112 @@ export class StepContext implements JobContext {
   }
 
   step<T>(name: string, fn: () => T | Promise<T>, options: StepOptions = {}): Promise<T> {
-    return this.#run(this.#seq++, name, fn, options);
+    return this.#call('step', () => {
+      checkStepName('a step name', name);
+      if (typeof fn !== 'function') throw new InvalidArgumentError(`step '${name}' needs a function to run`);
+      const policy = retryPolicy(name, options);
+      return this.#run(this.#seq++, name, fn, policy);
+    });
   }
 
   sleep(ms: number): Promise<void> {
-    const seq = this.#seq++;
-    const until = Date.now() + ms;
-    return (async () => {
+    return this.#call('sleep', () => {
       checkMs('sleep(ms)', ms);
-      await this.#wait(seq, 'sleep', 'sleep', () => ({ kind: 'sleep', untilMs: Math.ceil(until) }));
-    })();
+      const until = Math.ceil(Date.now() + ms);
+      return this.#sleep(this.#seq++, until);
+    });
   }
 
   sleepUntil(when: Date | number): Promise<void> {
-    const seq = this.#seq++;
-    return (async () => {
-      const until = when instanceof Date ? when.getTime() : when;
+    return this.#call('sleepUntil', () => {
+      const until: unknown = when instanceof Date ? when.getTime() : when;
       if (typeof until !== 'number' || !Number.isFinite(until)) {
         throw new InvalidArgumentError(`sleepUntil() needs a Date or Unix ms, got ${String(when)}`);
       }
-      await this.#wait(seq, 'sleep', 'sleep', () => ({ kind: 'sleep', untilMs: Math.ceil(until) }));
-    })();
+      return this.#sleep(this.#seq++, Math.ceil(until));
+    });
   }
 
   waitForEvent<T = unknown>(key: string, options: WaitForEventOptions = {}): Promise<T> {
-    const seq = this.#seq++;
-    const now = Date.now();
-    return (async () => {
-      checkName('an event key', key);
+    return this.#call('waitForEvent', () => {
+      checkEventKey(key);
+      checkOptions('waitForEvent', options);
       const wait: NativeStepWait = { kind: 'event', key };
       if (options.timeoutMs !== undefined) {
         checkMs('timeoutMs', options.timeoutMs);
-        wait.timeoutAtMs = Math.ceil(now + options.timeoutMs);
+        wait.timeoutAtMs = Math.ceil(Date.now() + options.timeoutMs);
       }
-      const step = await this.#wait(seq, `event:${key}`, 'event', () => wait);
-      if (step.status === 'SUCCESS') return decode(step.result) as T;
-      throw new TimeoutError(step.error ?? `timed out waiting for event '${key}'`);
-    })();
+      return this.#event<T>(this.#seq++, key, wait);
+    });
   }
 
   startChild<A extends unknown[], R>(fn: DurableFunction<A, R>, ...args: NoInfer<A>): Promise<ChildHandle<R>> {
-    return this.#start(this.#seq++, fn as unknown as DurableFunction<unknown[], unknown>, args) as Promise<ChildHandle<R>>;
+    return this.#call('startChild', () => {
+      const name = startName(fn, args);
+      return this.#start(this.#seq++, fn as unknown as DurableFunction<unknown[], unknown>, name, args);
+    }) as Promise<ChildHandle<R>>;
   }
 
-  join<R>(handle: ChildHandle<R>): Promise<R> {
-    return this.#join(this.#seq++, handle);
+  join<R>(handle: JobHandle<R>): Promise<R> {
+    return this.#call('join', () => {
+      checkHandle(handle);
+      const name = joinName(handle);
+      return this.#join(this.#seq++, handle, name);
+    });
   }
 
-  joinAll<const H extends readonly ChildHandle<unknown>[]>(handles: H): Promise<JoinResults<H>> {
-    if (!Array.isArray(handles)) return Promise.reject(new InvalidArgumentError('joinAll() needs an array of child handles'));
-    // Every join's place is taken now, so that steps called meanwhile come after all of them.
-    const first = this.#seq;
-    this.#seq += handles.length;
-    return (async () => {
-      const out: unknown[] = [];
-      for (const [i, h] of handles.entries()) out.push(await this.#join(first + i, h));
-      return out as JoinResults<H>;
-    })();
+  joinAll<const H extends readonly JobHandle<unknown>[]>(handles: H): Promise<JoinResults<H>> {
+    return this.#call('joinAll', () => {
+      if (!Array.isArray(handles)) throw new InvalidArgumentError('joinAll() needs an array of job handles');
+      const list: readonly unknown[] = handles;
+      const names = list.map((h) => {
+        checkHandle(h);
+        return joinName(h);
+      });
+      // Every join's place is taken now, so that steps called meanwhile come after all of them.
+      const first = this.#seq;
+      this.#seq += list.length;
+      return (async () => {
+        const out: unknown[] = [];
+        for (const [i, h] of list.entries()) out.push(await this.#join(first + i, h as JobHandle<unknown>, names[i]));
+        return out as JoinResults<H>;
+      })();
+    });
   }
 
   child<A extends unknown[], R>(fn: DurableFunction<A, R>, ...args: NoInfer<A>): Promise<R> {
-    // Both places are taken now: concurrent child() calls number their steps in call order.
-    const start = this.#seq++;
-    const join = this.#seq++;
-    return (async () => {
-      const h = await this.#start(start, fn as unknown as DurableFunction<unknown[], unknown>, args);
-      return (await this.#join(join, h)) as R;
-    })();
+    return this.#call('child', () => {
+      const name = startName(fn, args);
+      const join = `join:${fn.functionName}`;
+      checkStepName('the step name', join);
+      // Both places are taken now: concurrent child() calls number their steps in call order.
+      const startSeq = this.#seq++;
+      const joinSeq = this.#seq++;
+      return (async () => {
+        const h = await this.#start(startSeq, fn as unknown as DurableFunction<unknown[], unknown>, name, args);
+        return (await this.#join(joinSeq, h, join)) as R;
+      })();
+    });
+  }
+
+  /**
+   * A step call: refused inside another step's code, else `start` checks the arguments, then
+   * takes the place(s) and starts the step. A refusal rejects the promise and takes no place.
+   */
+  #call<T>(method: string, start: () => Promise<T>): Promise<T> {
+    try {
+      const outer = runningStep.getStore();
+      if (outer !== undefined && outer.ctx === this) {
+        throw new InvalidArgumentError(
+          `ctx.${method} was called inside the code of step '${outer.name}'; steps cannot nest (a replay does not run ` +
+            `the outer step's code, so the places of the steps after it would change): call it from the handler, ` +
+            `before or after that step`,
+        );
+      }
+      return start();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
   }
 
   /** The recorded steps, loaded once per attempt (a failed load is tried again by the next call). */
@@ -274,13 +398,21 @@ export class StepContext implements JobContext {
     return e;
   }
 
-  /** An engine step call: its order error as StepOrderError, a lost lease after a suspension as the signal. */
+  /**
+   * An engine step call: its order error as StepOrderError; a lost lease while the job is (being)
+   * suspended as the signal. A wait that suspends the job ends its lease, so a call that meets
+   * the stale lease first waits for the waits in flight before it decides.
+   */
   async #engine<T>(p: Promise<T>): Promise<T> {
     try {
       return await call(p);
     } catch (e) {
       if (e instanceof Error && (e as { code?: string }).code === 'CONFLICT') {
         if (e.message.startsWith('step order changed')) throw this.#orderChanged(e.message);
+        if (e.message.startsWith('stale lease token') && this.#waits.size > 0) {
+          const waits = await Promise.allSettled([...this.#waits]);
+          if (waits.some((w) => w.status === 'fulfilled' && isSuspended(w.value))) this.#suspend();
+        }
         if (this.suspended) throw SUSPENDED;
       }
       throw e;
@@ -295,28 +427,32 @@ export class StepContext implements JobContext {
     throw SUSPENDED;
   }
 
-  async #run<T>(seq: number, name: string, fn: () => T | Promise<T>, options: StepOptions): Promise<T> {
-    checkName('a step name', name);
-    if (typeof fn !== 'function') throw new InvalidArgumentError(`step '${name}' needs a function to run`);
-    const policy = retryPolicy(name, options);
+  async #run<T>(seq: number, name: string, fn: () => T | Promise<T>, policy: RetryPolicy): Promise<T> {
     const recorded = await this.#begin(seq, name, 'run');
     if (recorded?.status === 'SUCCESS') return decode(recorded.result) as T;
     if (recorded?.status === 'FAILED') throw new StepError(name, recorded.error ?? 'unknown error');
 
     const startedAt = Date.now();
+    const scope = { ctx: this, name };
     let attempts = 0;
     let outcome: { ok: true; value: T } | { ok: false; error: unknown };
     for (;;) {
       attempts++;
       try {
-        outcome = { ok: true, value: await fn() };
+        // In the scope of this step: a step called by its code is refused.
+        outcome = { ok: true, value: await runningStep.run(scope, fn) };
         break;
       } catch (e) {
         if (e instanceof Suspension) throw e;
         outcome = { ok: false, error: e };
       }
       if (attempts >= policy.maxAttempts || outcome.error instanceof NonRetryableError) break;
-      await abortableDelay(retryDelay(policy, attempts), this.signal);
+      try {
+        await abortableDelay(retryDelay(policy, attempts), this.signal);
+      } catch (e) {
+        if (this.suspended) throw SUSPENDED;
+        throw e;
+      }
       if (this.suspended) throw SUSPENDED;
     }
     // The attempt is over (a parallel wait suspended the job, or it timed out): record nothing.
@@ -324,49 +460,105 @@ export class StepContext implements JobContext {
     if (this.signal.aborted) throw this.signal.reason;
 
     const record: NativeStepRecord = { seq, name, attempts, startedAt };
+    // The error this run failed with, for the StepError's cause when its record is the one kept.
+    let failure: { cause: unknown } | undefined;
     if (outcome.ok) {
       try {
-        record.result = JSON.stringify(outcome.value === undefined ? null : outcome.value);
+        // JSON.stringify gives undefined for a function or a symbol: stored as null, like undefined.
+        record.result = (JSON.stringify(outcome.value === undefined ? null : outcome.value) as string | undefined) ?? 'null';
       } catch (e) {
-        outcome = { ok: false, error: new InvalidArgumentError(`the result of step '${name}' cannot be stored as JSON: ${describeError(e)}`) };
+        const error = new InvalidArgumentError(`the result of step '${name}' cannot be stored as JSON: ${describeError(e)}`);
+        failure = { cause: error };
+        record.error = describeError(error);
       }
+    } else {
+      failure = { cause: outcome.error };
+      record.error = cutError(describeError(outcome.error), MAX_STEP_ERROR_BYTES);
     }
-    if (!outcome.ok) record.error = describeError(outcome.error);
-    const step = await this.#engine(this.#host.client.stepRecord(this.#host.token, record));
-    // The record returned is the one that counts: an earlier run's, when this place was already finished.
-    if (step.status === 'SUCCESS') {
-      if (outcome.ok && step.result != null && step.result.toString('utf8') === record.result) return outcome.value;
-      return decode(step.result) as T;
+    let step: NativeStep;
+    try {
+      step = await this.#engine(this.#host.client.stepRecord(this.#host.token, record));
+    } catch (e) {
+      // Over the payload limit: a result is recorded as the step's failure, an error cut shorter.
+      if (!(e instanceof Error) || (e as { code?: string }).code !== 'INVALID_ARGUMENT') throw e;
+      if (record.result !== undefined) {
+        failure = { cause: e };
+        delete record.result;
+        record.error = `the result of step '${name}' could not be stored: ${e.message}`.slice(0, 4096);
+      } else if (record.error !== undefined && Buffer.byteLength(record.error, 'utf8') > SHORT_STEP_ERROR_BYTES) {
+        record.error = cutError(record.error, SHORT_STEP_ERROR_BYTES);
+      } else {
+        throw e;
+      }
+      step = await this.#engine(this.#host.client.stepRecord(this.#host.token, record));
     }
+    // The record returned is the one that counts (an earlier run's, when this place was already
+    // finished), and the value is always what was recorded: a Date comes back as its JSON string
+    // on this run as on every replay, so the function cannot take another path after a resume.
+    if (step.status === 'SUCCESS') return decode(step.result) as T;
     const error = step.error ?? 'unknown error';
-    throw new StepError(name, error, !outcome.ok && error === record.error ? { cause: outcome.error } : undefined);
+    throw new StepError(name, error, failure !== undefined && error === record.error ? failure : undefined);
   }
 
   /** A wait step: the finished step, or the job is suspended and the signal thrown. */
-  async #wait(seq: number, name: string, kind: StepKind, wait: () => NativeStepWait): Promise<NativeStep> {
+  async #wait(seq: number, name: string, kind: StepKind, wait: NativeStepWait): Promise<NativeStep> {
     const recorded = await this.#begin(seq, name, kind);
     if (recorded !== undefined && recorded.status !== 'WAITING') return recorded;
-    const r = await this.#engine(this.#host.client.stepWait(this.#host.token, seq, name, wait()));
-    if (r.suspended || r.step == null) this.#suspend();
+    const pending = this.#host.client.stepWait(this.#host.token, seq, name, wait);
+    this.#waits.add(pending);
+    let r: NativeStepWaitResult;
+    try {
+      r = await this.#engine(pending);
+    } finally {
+      this.#waits.delete(pending);
+    }
+    if (isSuspended(r) || r.step == null) this.#suspend();
     return r.step;
   }
 
-  async #start(seq: number, fn: DurableFunction<unknown[], unknown>, args: unknown[]): Promise<ChildHandle<unknown>> {
-    checkDurable(fn);
+  async #sleep(seq: number, untilMs: number): Promise<void> {
+    await this.#wait(seq, 'sleep', 'sleep', { kind: 'sleep', untilMs });
+  }
+
+  async #event<T>(seq: number, key: string, wait: NativeStepWait): Promise<T> {
+    const step = await this.#wait(seq, `event:${key}`, 'event', wait);
+    if (step.status === 'SUCCESS') return decode(step.result) as T;
+    throw new TimeoutError(step.error ?? `timed out waiting for event '${key}'`);
+  }
+
+  async #start(seq: number, fn: DurableFunction<unknown[], unknown>, name: string, args: unknown[]): Promise<ChildHandle<unknown>> {
     // The idempotency key finds the same child again when a crash fell between its enqueue and
     // the record of this step.
     const key = `${this.jobId}/${seq}`;
-    const id = await this.#run(seq, `start:${fn.functionName}`, async () => (await fn.withOptions({ idempotencyKey: key })(...args)).jobId, {});
+    const id = await this.#run(seq, name, async () => (await fn.withOptions({ idempotencyKey: key })(...args)).jobId, ONCE);
     return new ChildHandle(String(id), fn.functionName, this.#host.handles);
   }
 
-  async #join<R>(seq: number, handle: ChildHandle<R>): Promise<R> {
-    checkChild(handle);
-    const step = await this.#wait(seq, `join:${handle.functionName}`, 'child', () => ({ kind: 'child', jobId: handle.jobId }));
+  async #join<R>(seq: number, handle: JobHandle<R>, known: string | undefined): Promise<R> {
+    const name = known ?? (await this.#joinName(seq, handle));
+    const step = await this.#wait(seq, name, 'child', { kind: 'child', jobId: handle.jobId });
     if (step.status === 'SUCCESS') return decode(step.result) as R;
     const error = step.error ?? 'unknown error';
     if (error.startsWith(`child job '${handle.jobId}' was cancelled`)) throw new JobCancelledError(handle.jobId);
-    throw new JobFailedError(handle.jobId, error);
+    // The child's own error, as `result()` gives it for that job.
+    const prefix = `child job '${handle.jobId}' failed: `;
+    throw new JobFailedError(handle.jobId, error.startsWith(prefix) ? error.slice(prefix.length) : error);
+  }
+
+  /**
+   * The join step name for a handle that does not know its function: the recorded one when this
+   * place holds a join of that job (the child is not read: it may have been pruned since), else
+   * `join:<the job's function>`.
+   */
+  async #joinName(seq: number, handle: JobHandle<unknown>): Promise<string> {
+    if (this.suspended) throw SUSPENDED;
+    const s = (await this.#recorded()).get(seq);
+    if (s !== undefined && s.kind === 'child' && s.waitKey === handle.jobId) return s.name;
+    if (this.suspended) throw SUSPENDED;
+    const job = await call(this.#host.client.get(handle.jobId));
+    const name = `join:${job.name}`;
+    checkStepName('the step name', name);
+    return name;
   }
 }
 

@@ -155,8 +155,18 @@ export class WorkerLoop {
       };
       onStop = (error) => abort('stopped', error);
       // A wait suspended the job: the engine has it back already; whatever the handler does
-      // after is ignored.
-      onSuspend = () => resolve({ kind: 'suspended' });
+      // after is ignored. The signal tells code that caught the suspension to stop.
+      onSuspend = () => {
+        resolve({ kind: 'suspended' });
+        if (!controller.signal.aborted) {
+          controller.abort(
+            new ConflictError(
+              `job ${task.jobId} was suspended on a durable wait: this attempt is over, and the job runs again ` +
+                'from the top when the wait is over',
+            ),
+          );
+        }
+      };
       this.#aborts.add(onStop);
       timer = longTimeout(
         () => abort('timeout', new TimeoutError(`attempt ${task.attempt} of job ${task.jobId} timed out after ${task.timeoutMs} ms`)),
@@ -225,14 +235,29 @@ export class WorkerLoop {
     if (await this.#complete(task, json, undefined, true)) this.#events.success(task, ending.value);
   }
 
-  /** Frees the slot of an attempt that a step wait suspended (the engine refuses nothing here). */
+  /**
+   * Frees the slot of an attempt that a step wait suspended (the engine has the job back
+   * already). A busy store is retried as for `#complete`; INVALID_ARGUMENT (the engine says this
+   * lease still holds the job: no wait suspended it) is final.
+   */
   async #suspend(task: NativeTask): Promise<void> {
-    try {
-      await call(this.#worker.suspend(task.token));
-    } catch (e) {
-      const err = fromNative(e);
-      if (err.code !== 'SHUT_DOWN') this.#events.workerError(err);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await call(this.#worker.suspend(task.token));
+        return;
+      } catch (e) {
+        const err = fromNative(e);
+        // The lease was lost meanwhile (the engine moved on), or the worker stopped.
+        if (err.code === 'CONFLICT' || err.code === 'NOT_FOUND' || err.code === 'SHUT_DOWN') return;
+        if (err.code === 'UNAVAILABLE') {
+          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+          continue;
+        }
+        this.#events.workerError(err);
+        return;
+      }
     }
+    this.#events.workerError(new ReseolioError('UNAVAILABLE', `could not report the suspension of job ${task.jobId}; its lease will lapse`));
   }
 
   async #fail(task: NativeTask, error: string, retryable: boolean): Promise<void> {

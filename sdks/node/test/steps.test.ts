@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  ChildHandle,
   JobFailedError,
   jobContext,
   NonRetryableError,
@@ -253,7 +254,7 @@ describe('durable steps on the embedded engine', () => {
     assert.equal(outcomes[outcomes.length - 1], 'success');
   });
 
-  it('a failing child: join throws JobFailedError, which the parent can catch', async () => {
+  it("a failing child: join throws JobFailedError with the child's own error, which the parent can catch", async () => {
     const r = client();
     const broken = r.durable('steps:broken', async () => {
       throw new NonRetryableError('no luck');
@@ -266,11 +267,211 @@ describe('durable steps on the embedded engine', () => {
         return `${e.code} ${e.error}`;
       }
     });
+    // join() takes any JobHandle: its function's name is read from the job.
+    const byHandle = r.durable('steps:parent-by-handle', async () => {
+      const ctx = jobContext();
+      const id = await ctx.step('enqueue', async () => (await broken()).jobId);
+      try {
+        return await ctx.join(r.job(id));
+      } catch (e) {
+        assert.ok(e instanceof JobFailedError);
+        assert.equal(e.jobId, id);
+        return `${e.code} ${e.error}`;
+      }
+    });
     await r.start();
     const h = await parent();
+    // As result() gives it for the child: without the "child job '<id>' failed: " of the record.
+    assert.equal(await h.result(15_000), 'JOB_FAILED NonRetryableError: no luck');
+    const steps = await h.steps();
+    assert.deepEqual(shape(steps), ['0 start:steps:broken run success', '1 join:steps:broken child failed']);
+    assert.equal(steps[1]!.error, `child job '${String(steps[0]!.result)}' failed: NonRetryableError: no luck`);
+    const h2 = await byHandle();
+    assert.equal(await h2.result(15_000), 'JOB_FAILED NonRetryableError: no luck');
+    assert.deepEqual(shape(await h2.steps()), ['0 enqueue run success', '1 join:steps:broken child failed']);
+  });
+
+  it('a step resolves to its JSON round trip on the first run as on a replay', async () => {
+    const r = client();
+    const seen: string[] = [];
+    const flow = r.durable('steps:json', async () => {
+      const ctx = jobContext();
+      const when = await ctx.step('when', () => new Date(0));
+      const nothing = await ctx.step('nothing', () => undefined);
+      const map = await ctx.step('map', () => new Map([[1, 2]]));
+      seen.push(`${typeof when} ${String(when)} ${String(nothing)} ${JSON.stringify(map)} ${String(map instanceof Map)}`);
+      // The second run replays the three steps.
+      await ctx.sleep(100);
+      return when;
+    });
+    await r.start();
+    const h = await flow();
+    assert.equal(await h.result(10_000), '1970-01-01T00:00:00.000Z');
+    const same = 'string 1970-01-01T00:00:00.000Z null {} false';
+    assert.deepEqual(seen, [same, same], 'the same values on the first run and on the replay');
+    assert.deepEqual((await h.attempts()).map((a) => a.outcome), ['suspended', 'success']);
+  });
+
+  it("after a suspension the attempt's signal fires: a handler that caught the signal can tell it must stop", async () => {
+    const r = client();
+    const seen: string[] = [];
+    const flow = r.durable('steps:signal', async () => {
+      const ctx = jobContext();
+      const aborted = new Promise<unknown>((resolve) => ctx.signal.addEventListener('abort', () => resolve(ctx.signal.reason)));
+      try {
+        await ctx.sleep(200);
+      } catch {
+        const reason = (await aborted) as ReseolioError;
+        assert.ok(reason instanceof ReseolioError);
+        seen.push(`${String(ctx.signal.aborted)} ${reason.code} ${reason.message}`);
+        return 'swallowed';
+      }
+      seen.push(`resumed ${String(ctx.signal.aborted)}`);
+      return 'done';
+    });
+    await r.start();
+    const h = await flow();
+    assert.equal(await h.result(10_000), 'done');
+    assert.equal(seen.length, 2);
+    assert.match(seen[0]!, /^true CONFLICT job \S+ was suspended on a durable wait: this attempt is over/);
+    assert.equal(seen[1], 'resumed false');
+  });
+
+  it("a step called inside another step's code is refused without taking a place", async () => {
+    const r = client();
+    const nest = r.durable(
+      'steps:nest',
+      async (method: 'step' | 'sleep' | 'startChild') => {
+        const ctx = jobContext();
+        await ctx.step('outer', async () => {
+          if (method === 'step') await ctx.step('inner', () => 1);
+          else if (method === 'sleep') await ctx.sleep(10);
+          else await ctx.startChild(nest, 'step');
+          return 'outer';
+        });
+        return 'not reached';
+      },
+      { maxAttempts: 1 },
+    );
+    const caught = r.durable('steps:nest-caught', async () => {
+      const ctx = jobContext();
+      const code = await ctx.step('outer', async () => {
+        try {
+          await ctx.waitForEvent('never');
+          return 'accepted';
+        } catch (e) {
+          return e instanceof ReseolioError ? e.code : String(e);
+        }
+      });
+      return [code, await ctx.step('next', () => 2)];
+    });
+    await r.start();
+    for (const method of ['step', 'sleep', 'startChild'] as const) {
+      const h = await nest(method);
+      await assert.rejects(h.result(15_000), (e: unknown) => {
+        assert.ok(e instanceof JobFailedError);
+        assert.match(
+          e.error,
+          new RegExp(`^StepError: InvalidArgumentError: ctx\\.${method} was called inside the code of step 'outer'; steps cannot nest`),
+        );
+        return true;
+      });
+      assert.deepEqual(shape(await h.steps()), ['0 outer run failed'], `${method}: the inner call took no place`);
+    }
+    const { total } = await r.listJobs({ name: 'steps:nest', limit: 1 });
+    assert.equal(total, 3, 'no child was started');
+    const h = await caught();
+    assert.deepEqual(await h.result(10_000), ['INVALID_ARGUMENT', 2]);
+    assert.deepEqual(shape(await h.steps()), ['0 outer run success', '1 next run success']);
+  });
+
+  it('bad arguments are refused before the call takes a place: a name over 255 bytes runs no code', async () => {
+    const r = client();
+    let ran = 0;
+    // A valid function name (250 bytes) whose step names, 'start:' or 'join:' added, are too long.
+    const longName = 'f'.repeat(250);
+    const long = r.durable(longName, async () => {
+      ran++;
+      return 1;
+    });
+    const flow = r.durable(
+      'steps:refused',
+      async () => {
+        const ctx = jobContext();
+        const refusals: string[] = [];
+        const refused = async (p: Promise<unknown>): Promise<void> => {
+          try {
+            await p;
+            refusals.push('accepted');
+          } catch (e) {
+            refusals.push(e instanceof ReseolioError ? `${e.code}: ${e.message}` : String(e));
+          }
+        };
+        // 128 two-byte characters: 256 bytes in UTF-8.
+        await refused(ctx.step('é'.repeat(128), () => void ran++));
+        await refused(ctx.startChild(long));
+        await refused(ctx.child(long));
+        await refused(ctx.join(new ChildHandle('some-id', 'f'.repeat(251), r)));
+        await refused(ctx.step('bad options', () => void ran++, { maxAttempts: 0 }));
+        await refused(ctx.sleep(-1));
+        await refused(ctx.sleepUntil(Number.NaN));
+        await refused(ctx.waitForEvent('k'.repeat(201)));
+        await ctx.step('after', () => 'ok');
+        return refusals;
+      },
+      { maxAttempts: 1 },
+    );
+    await r.start();
+    const h = await flow();
+    const refusals = await h.result(10_000);
+    assert.equal(refusals.length, 8);
+    assert.ok(refusals.every((x) => x.startsWith('INVALID_ARGUMENT: ')), refusals.join('\n'));
+    assert.match(refusals[0]!, /^INVALID_ARGUMENT: a step name 'é+…' is 256 bytes in UTF-8; the limit is 255$/);
+    assert.match(refusals[1]!, /the step name 'start:f+…' is 256 bytes in UTF-8; the limit is 255$/);
+    assert.match(refusals[2]!, /the step name 'start:f+…' is 256 bytes/);
+    assert.match(refusals[3]!, /the step name 'join:f+…' is 256 bytes/);
+    assert.equal(ran, 0, 'no step code ran');
+    const { total } = await r.listJobs({ name: longName, limit: 1 });
+    assert.equal(total, 0, 'no child was enqueued');
+    // The refused calls took no place: the next step is the first.
+    assert.deepEqual(shape(await h.steps()), ['0 after run success']);
+  });
+
+  it('over-size payloads: a result over the limit is recorded as a failed step, an error over it is cut to 64 KiB', async () => {
+    const r = client();
+    const big = 2 * 1024 * 1024;
+    const flow = r.durable('steps:big', async () => {
+      const ctx = jobContext();
+      const out: string[] = [];
+      for (const [name, fn] of [
+        ['big result', () => 'x'.repeat(big)],
+        [
+          'big error',
+          () => {
+            throw new Error('y'.repeat(big));
+          },
+        ],
+      ] as const) {
+        try {
+          await ctx.step(name, fn);
+          out.push('accepted');
+        } catch (e) {
+          assert.ok(e instanceof StepError);
+          out.push(`${e.stepName}: ${Buffer.byteLength(e.message)}`);
+        }
+      }
+      return out;
+    });
+    await r.start();
+    const h = await flow();
     const out = await h.result(15_000);
-    assert.match(String(out), /^JOB_FAILED child job '[^']+' failed: NonRetryableError: no luck$/);
-    assert.deepEqual(shape(await h.steps()), ['0 start:steps:broken run success', '1 join:steps:broken child failed']);
+    const steps = await h.steps();
+    assert.deepEqual(shape(steps), ['0 big result run failed', '1 big error run failed']);
+    assert.match(steps[0]!.error!, /^the result of step 'big result' could not be stored: .*\b1048576\b/);
+    const cut = steps[1]!.error!;
+    assert.ok(Buffer.byteLength(cut) <= 64 * 1024 && Buffer.byteLength(cut) > 60 * 1024, `${Buffer.byteLength(cut)} bytes`);
+    assert.match(cut, new RegExp(`^y+ … \\[cut: the error was ${big} bytes\\]$`));
+    assert.deepEqual(out, [`big result: ${Buffer.byteLength(steps[0]!.error!)}`, `big error: ${Buffer.byteLength(cut)}`]);
   });
 
   it('a handler that swallows the suspension: what it returns is ignored, and the job resumes', async () => {

@@ -6,12 +6,15 @@ runs on every transport; the rest on the embedded engine (SQLite)."""
 from __future__ import annotations
 
 import asyncio
+import datetime
+import gc
+import logging
 import os
 import pathlib
 import subprocess
 import sys
 import time
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Coroutine, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -512,8 +515,9 @@ def test_recorded_steps_replay_and_parallel_steps_keep_call_order(db: str, tmp_p
 
 
 def test_a_recorded_failure_replays_and_parallel_steps_survive_a_suspension(
-    db: str, tmp_path: pathlib.Path
+    db: str, tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.ERROR, logger="asyncio")
     r = Reseolio(db, poll_interval=0.05, concurrency=1)
     log = tmp_path / "log"
     runs: List[bool] = []
@@ -557,6 +561,9 @@ def test_a_recorded_failure_replays_and_parallel_steps_survive_a_suspension(
         assert got.count("slow") in (1, 2) and len(runs) >= 2 and not any(runs)
 
     asyncio.run(main())
+    # The siblings that raised the suspension signal after it were retrieved (by the gather).
+    gc.collect()
+    assert not [m.getMessage() for m in caplog.records if "never retrieved" in m.getMessage()]
 
 
 def test_steps_refuse_bad_input_and_need_an_async_handler(db: str) -> None:
@@ -599,3 +606,256 @@ def test_steps_refuse_bad_input_and_need_an_async_handler(db: str) -> None:
                 await r.send_event("", 1)
 
     asyncio.run(main())
+
+
+# --- review fixes: joins of pruned jobs, nesting, name limits, long errors, refused suspensions ---
+
+
+PRUNE = """
+import sqlite3, sys
+
+con = sqlite3.connect(sys.argv[1], timeout=10)
+with con:
+    for table, column in (("reseolio_attempts", "job_id"), ("reseolio_steps", "job_id"), ("reseolio_jobs", "id")):
+        con.execute(f"DELETE FROM {table} WHERE {column} = ?", (sys.argv[2],))
+con.close()
+"""
+
+
+def prune(db_file: pathlib.Path, job_id: str) -> None:
+    """Deletes a finished job as the engine's pruning does (its attempts, steps and row). In
+    another process: a second SQLite library in this one would drop the engine's file locks."""
+    subprocess.run([sys.executable, "-c", PRUNE, str(db_file), job_id], check=True, timeout=30)
+
+
+def test_a_recorded_join_replays_without_reading_the_pruned_job(tmp_path: pathlib.Path) -> None:
+    db_file = tmp_path / "steps.db"
+    r = Reseolio(f"sqlite://{db_file}", poll_interval=0.05, concurrency=2)
+    runs: List[int] = []
+
+    @r.durable("steps:leaf")
+    async def leaf(x: int) -> int:
+        return x + 1
+
+    @r.durable("steps:join-by-id")
+    async def join_by_id() -> List[Any]:
+        runs.append(1)
+        c = ctx()
+        h = await c.start_child(leaf, 1)
+        # A plain handle: the step is named after the job, read on the first run only.
+        joined = await c.join(r.handle(h.job_id))
+        event = await c.wait_for_event("join-by-id:go")
+        return [joined, event]
+
+    async def main() -> None:
+        async with r:
+            job = await join_by_id()
+
+            async def waiting() -> bool:
+                steps = await r.steps(job.job_id)
+                return len(steps) == 3 and steps[2].status == "WAITING"
+
+            await until("the event wait after the join", waiting)
+            steps = await r.steps(job.job_id)
+            assert (steps[1].name, steps[1].status, steps[1].result) == ("join:steps:leaf", "SUCCESS", 2)
+            child_id = steps[0].result
+            prune(db_file, child_id)
+            with pytest.raises(reseolio.NotFoundError):
+                await r.get_job(child_id)
+            assert await r.send_event("join-by-id:go", "go") == 1
+            # The resume replays the join from the journal: no read of the (gone) child.
+            assert await job.result(timeout=20) == [2, "go"]
+            assert (await job.details()).attempt == 1
+        assert len(runs) >= 2
+
+    asyncio.run(main())
+
+
+def test_steps_cannot_nest(db: str, tmp_path: pathlib.Path) -> None:
+    r = Reseolio(db, poll_interval=0.05)
+    log = tmp_path / "log"
+
+    @r.durable("steps:nest-leaf")
+    async def nest_leaf() -> None:
+        pass
+
+    def refused(c: JobContext) -> List[str]:
+        out = []
+        calls: List[Callable[[], Coroutine[Any, Any, Any]]] = [
+            lambda: c.step("x", append, log, "x"),
+            lambda: c.sleep(1),
+            lambda: c.sleep_until(datetime.datetime.now(datetime.timezone.utc)),
+            lambda: c.wait_for_event("k"),
+            lambda: c.start_child(nest_leaf),
+            lambda: c.join(r.handle("some-job")),
+            lambda: c.join_all([]),
+            lambda: c.child(nest_leaf),
+        ]
+        for call in calls:
+            try:
+                call().close()
+                out.append("not refused")
+            except reseolio.InvalidArgumentError as e:
+                out.append(str(e))
+        return out
+
+    @r.durable("steps:nested", max_attempts=1)
+    async def nested() -> None:
+        c = ctx()
+
+        async def in_loop() -> List[str]:
+            return refused(c)
+
+        def in_thread() -> List[str]:  # a plain function: its thread gets the step's context
+            return refused(c)
+
+        seen = [await c.step("loop", in_loop), await c.step("thread", in_thread)]
+        append(log, repr(seen))
+
+        async def outer() -> str:
+            append(log, "outer")
+            return await c.step("inner", append, log, "inner")
+
+        await c.step("after", lambda: "after")  # nothing took a place: this is step 2
+        await c.step("outer", outer)
+
+    async def main() -> None:
+        async with r:
+            job = await nested()
+            with pytest.raises(JobFailedError) as e:
+                await job.result(timeout=20)
+            assert e.value.error.startswith(
+                "StepError: step 'outer' failed: InvalidArgumentError: ctx.step was called "
+                "inside the code of step 'outer'; steps cannot nest"
+            ), e.value.error
+            steps = await job.steps()
+            assert [(s.seq, s.name, s.status) for s in steps] == [
+                (0, "loop", "SUCCESS"),
+                (1, "thread", "SUCCESS"),
+                (2, "after", "SUCCESS"),
+                (3, "outer", "FAILED"),
+            ]
+            for step, outer in ((steps[0], "loop"), (steps[1], "thread")):
+                calls = ["step", "sleep", "sleep_until", "wait_for_event", "start_child", "join", "join_all", "child"]
+                assert isinstance(step.result, list) and len(step.result) == len(calls)
+                for call, message in zip(calls, step.result):
+                    assert message.startswith(
+                        f"ctx.{call} was called inside the code of step '{outer}'; steps cannot nest"
+                    ), message
+            _, children = await r.list_jobs(names=["steps:nest-leaf"], limit=1)
+            assert children == 0
+        got = lines(log)
+        assert got[1:] == ["outer"] and "x" not in got and "inner" not in got, got
+
+    asyncio.run(main())
+
+
+def test_over_long_step_names_fail_before_the_code_runs(db: str, tmp_path: pathlib.Path) -> None:
+    r = Reseolio(db, poll_interval=0.05)
+    log = tmp_path / "log"
+    long_fn = "f" * 250  # a valid function name; "start:" + it is 256 bytes
+
+    @r.durable(long_fn)
+    async def long_named() -> None:
+        append(log, "long child ran")
+
+    @r.durable("steps:long-names", max_attempts=1)
+    async def long_names() -> List[str]:
+        c = ctx()
+        out = []
+        for call in (
+            lambda: c.step("s" * 256, append, log, "step ran"),
+            lambda: c.step("é" * 128, append, log, "step ran"),  # 128 characters, 256 bytes
+            lambda: c.start_child(long_named),
+            lambda: c.child(long_named),
+            lambda: c.wait_for_event("k" * 201),
+        ):
+            try:
+                call().close()
+                out.append("not refused")
+            except reseolio.InvalidArgumentError as e:
+                out.append(str(e))
+        # Nothing took a place: the next step is step 0. The longest names pass.
+        await c.step("s" * 255, append, log, "255")
+        await c.step("é" * 127 + "e", append, log, "255 bytes")
+        return out
+
+    async def main() -> None:
+        async with r:
+            job = await long_names()
+            out = await job.result(timeout=20)
+            assert len(out) == 5 and not any(o == "not refused" for o in out), out
+            assert all("bytes; the limit is 255" in o for o in out[:4]), out
+            assert "is 201 bytes; the limit is 200" in out[4], out
+            assert [s.seq for s in await job.steps()] == [0, 1]
+            _, children = await r.list_jobs(names=[long_fn], limit=1)
+            assert children == 0
+        assert lines(log) == ["255", "255 bytes"]
+
+    asyncio.run(main())
+
+
+def test_an_over_long_step_error_is_recorded_cut(tmp_path: pathlib.Path) -> None:
+    runs: List[str] = []
+
+    def huge(size: int) -> None:
+        runs.append("ran")
+        raise ValueError("é" * (size // 2))
+
+    async def run(db_file: pathlib.Path, size: int, **options: Any) -> List[Any]:
+        r = Reseolio(f"sqlite://{db_file}", poll_interval=0.05, **options)
+
+        @r.durable("steps:huge-error", max_attempts=1)
+        async def huge_error() -> List[Any]:
+            try:
+                await ctx().step("huge", huge, size)
+            except StepError as e:
+                return [len(e.error.encode("utf-8")), e.error[-60:], type(e.__cause__).__name__]
+            return []
+
+        async with r:
+            job = await huge_error()
+            out: List[Any] = await job.result(timeout=20)
+            steps = await job.steps()
+            assert steps[0].status == "FAILED" and steps[0].error is not None
+            assert len(steps[0].error.encode("utf-8")) == out[0]
+            return out
+
+    # The default limit (1 MiB): the error is cut to 64 KiB.
+    out = asyncio.run(run(tmp_path / "a.db", 2 * 1024 * 1024))
+    assert out[0] <= 64 * 1024 and out[0] > 60 * 1024, out
+    assert out[1].endswith(f"[... truncated: {len('ValueError: ') + 2 * 1024 * 1024} bytes in all]")
+    assert out[2] == "ValueError"
+    # A lower limit refuses 64 KiB too: cut to 4 KiB.
+    out = asyncio.run(run(tmp_path / "b.db", 20_000, max_payload_bytes=8192))
+    assert 4000 < out[0] <= 4096 and "truncated" in out[1] and out[2] == "ValueError", out
+    assert runs == ["ran", "ran"]  # once each: recorded, never run again
+
+
+def test_a_suspension_the_engine_refuses_frees_the_slot(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One slot: were the refused suspension to keep it, the second attempt could never run.
+    r = Reseolio(db, poll_interval=0.05, concurrency=1)
+
+    @r.durable("steps:fake-suspension", max_attempts=2, initial_delay=0.05, timeout=600)
+    async def fake_suspension() -> str:
+        c = ctx()
+        if c.attempt == 1:
+            steps = c._steps
+            assert steps is not None
+            steps.suspended = True  # no wait suspended the job: the engine refuses the report
+        return "second"
+
+    async def main() -> None:
+        async with r:
+            job = await fake_suspension()
+            assert await job.result(timeout=20) == "second"
+            attempts = await job.attempts()
+            assert [a.outcome for a in attempts] == ["failure", "success"], attempts
+            assert attempts[0].error is not None
+            assert "a suspension the engine did not make" in attempts[0].error
+
+    asyncio.run(main())
+    refused = [m for m in caplog.records if "could not be reported as suspended" in m.getMessage()]
+    assert len(refused) == 1 and refused[0].name == "reseolio", caplog.records

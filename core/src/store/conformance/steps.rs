@@ -208,21 +208,91 @@ pub async fn sleep_suspends_then_resumes_when_due(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(attempts[0].outcome, Some(AttemptOutcome::Suspended));
-    // The old lease can do nothing more.
+    // Steps that ran in parallel with the wait still land, from the same lease, until the next
+    // claim: a run step's record, and a parallel wait's own deadline, which moves the wake-up
+    // earlier when it is first (and never later).
+    s.step_record(record(
+        &c.token,
+        1,
+        "beside",
+        StepOutcome::Success(b"2".to_vec()),
+        T0 + 2,
+    ))
+    .await
+    .unwrap();
+    let earlier = suspended(
+        s.step_wait(wait(
+            &c.token,
+            2,
+            "short",
+            StepWait::Sleep {
+                until_ms: T0 + 30_000,
+            },
+            T0 + 3,
+        ))
+        .await
+        .unwrap(),
+    );
+    assert_eq!(earlier, T0 + 30_000);
+    let later = suspended(
+        s.step_wait(wait(
+            &c.token,
+            3,
+            "long",
+            StepWait::Sleep {
+                until_ms: T0 + 90_000,
+            },
+            T0 + 4,
+        ))
+        .await
+        .unwrap(),
+    );
+    assert_eq!(
+        later,
+        T0 + 30_000,
+        "a later parallel wait does not push the wake-up back"
+    );
+    let j = get(&s, "j").await;
+    assert_eq!(
+        (j.status, j.run_at, j.attempt),
+        (JobStatus::Pending, T0 + 30_000, 0)
+    );
+    let journal = steps(&s, "j").await;
+    assert_eq!(journal.len(), 4);
+    assert_eq!(journal[0].status, StepStatus::Waiting);
+    assert_eq!(journal[0].wake_at, Some(until));
+    assert_eq!(journal[1].status, StepStatus::Success);
+    assert_eq!(journal[3].wake_at, Some(T0 + 90_000));
+
+    // The short parallel sleep wakes the job first; its re-run suspends on the first sleep again.
+    assert!(claim(&s, &["nap"], 1, T0 + 29_999).await.is_empty());
+    let c1 = one(&s, "nap", T0 + 30_000).await;
+    // Once claimed again, the old lease can write nothing.
     let e = s
         .step_record(record(
             &c.token,
-            1,
+            4,
             "x",
             StepOutcome::Success(vec![]),
-            T0 + 2,
+            T0 + 30_001,
         ))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict);
-    let waiting = &steps(&s, "j").await[0];
-    assert_eq!(waiting.status, StepStatus::Waiting);
-    assert_eq!(waiting.wake_at, Some(until));
+    assert_eq!(
+        suspended(
+            s.step_wait(wait(
+                &c1.token,
+                0,
+                "sleep",
+                StepWait::Sleep { until_ms: 0 },
+                T0 + 30_002
+            ))
+            .await
+            .unwrap()
+        ),
+        until
+    );
 
     assert!(claim(&s, &["nap"], 1, until - 1).await.is_empty());
     let c2 = one(&s, "nap", until).await;

@@ -113,7 +113,9 @@ async fn step_put(c: &mut PgConnection, s: &Step) -> Result<()> {
 
 /// Locks the job's row and refuses a token that no longer holds it. Every writer of a job's steps
 /// holds this lock (or the lock of a job call that changes the job), so they do not interleave.
-async fn lock_held(c: &mut PgConnection, job_id: &str, lease: i64) -> Result<()> {
+/// Locks the job row and checks the token as [`rules::check_step_lease`] does; true when the
+/// token's wait already suspended the job.
+async fn lock_held(c: &mut PgConnection, job_id: &str, lease: i64) -> Result<bool> {
     let (status, held): (String, i64) =
         sqlx::query_as("SELECT status, lease FROM reseolio_jobs WHERE id = $1 FOR UPDATE")
             .bind(job_id)
@@ -121,7 +123,7 @@ async fn lock_held(c: &mut PgConnection, job_id: &str, lease: i64) -> Result<()>
             .await
             .map_err(map_pg)?
             .ok_or_else(|| Error::job_not_found(job_id))?;
-    rules::check_lease(job_id, status.parse::<JobStatus>()?, held, lease)
+    rules::check_step_lease(job_id, status.parse::<JobStatus>()?, held, lease)
 }
 
 pub(crate) async fn step_record(c: &mut PgConnection, p: StepRecordParams) -> Result<Step> {
@@ -190,7 +192,7 @@ pub(crate) async fn step_wait(
     schema: &str,
     p: StepWaitParams,
 ) -> Result<StepWaitOutcome> {
-    lock_held(c, &p.job_id, p.lease).await?;
+    let already_suspended = lock_held(c, &p.job_id, p.lease).await?;
     let (wait, mut step, recorded) =
         match rules::wait_start(&p, step_get(c, &p.job_id, p.seq).await?)? {
             rules::WaitStart::Done(s) => return Ok(StepWaitOutcome::Done(s)),
@@ -209,6 +211,19 @@ pub(crate) async fn step_wait(
         step_put(c, &step).await?;
     }
     let wake_at = rules::wake_at(&wait);
+    if already_suspended {
+        // A wait running in parallel with the one that suspended the job: keep its deadline
+        // (recorded above) and make sure the job wakes for whichever is first.
+        let (run_at,): (i64,) = sqlx::query_as(
+            "UPDATE reseolio_jobs SET run_at = least(run_at, $2) WHERE id = $1 RETURNING run_at",
+        )
+        .bind(&p.job_id)
+        .bind(wake_at)
+        .fetch_one(&mut *c)
+        .await
+        .map_err(map_pg)?;
+        return Ok(StepWaitOutcome::Suspended { wake_at: run_at });
+    }
     let t = Transition::on_suspend();
     // The attempt is not counted, as a hand-back's: the function did not fail, it waits.
     sqlx::query(

@@ -80,7 +80,7 @@ fn step_put(conn: &Connection, s: &Step) -> Result<()> {
 
 pub(crate) fn step_record(conn: &Connection, p: StepRecordParams) -> Result<Step> {
     let h = held(conn, &p.job_id)?;
-    rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
+    rules::check_step_lease(&p.job_id, h.status, h.lease, p.lease)?;
     if let Some(existing) = step_get(conn, &p.job_id, p.seq)? {
         check_same_step(&p.job_id, &existing, &p.name, StepKind::Run)?;
         if existing.status.is_finished() {
@@ -127,7 +127,7 @@ fn check_wait(conn: &Connection, wait: &StepWait, now_ms: i64) -> Result<Option<
 
 pub(crate) fn step_wait(conn: &Connection, p: StepWaitParams) -> Result<StepWaitOutcome> {
     let h = held(conn, &p.job_id)?;
-    rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
+    let already_suspended = rules::check_step_lease(&p.job_id, h.status, h.lease, p.lease)?;
     let (wait, mut step, recorded) = match rules::wait_start(&p, step_get(conn, &p.job_id, p.seq)?)?
     {
         rules::WaitStart::Done(s) => return Ok(StepWaitOutcome::Done(s)),
@@ -146,6 +146,17 @@ pub(crate) fn step_wait(conn: &Connection, p: StepWaitParams) -> Result<StepWait
         step_put(conn, &step)?;
     }
     let wake_at = rules::wake_at(&wait);
+    if already_suspended {
+        // A wait running in parallel with the one that suspended the job: keep its deadline
+        // (recorded above) and make sure the job wakes for whichever is first.
+        let run_at: i64 = conn
+            .prepare_cached(
+                "UPDATE reseolio_jobs SET run_at = min(run_at, ?2) WHERE id = ?1 RETURNING run_at",
+            )
+            .and_then(|mut s| s.query_row(params![p.job_id, wake_at], |r| r.get(0)))
+            .map_err(map_sqlite)?;
+        return Ok(StepWaitOutcome::Suspended { wake_at: run_at });
+    }
     let t = Transition::on_suspend();
     // The attempt is not counted, as a hand-back's: the function did not fail, it waits.
     conn.prepare_cached(

@@ -245,7 +245,8 @@ class WorkerLoop:
         suspended: bool = False,
     ) -> bool:
         """Reports the attempt; True when the engine applied it. Never leaves the job held: a
-        payload over the limit is reported as a failure instead, a busy store is retried."""
+        payload over the limit is reported as a failure instead, a busy store is retried, and a
+        suspension the engine refuses (the job is still held) is reported as a failure."""
         for attempt in range(5):
             try:
                 if suspended:
@@ -259,6 +260,22 @@ class WorkerLoop:
                 # The lease was lost (timed out, cancelled, rescued): the engine moved on.
                 return False
             except InvalidArgumentError as e:
+                if suspended:
+                    # Final: the engine still holds the job under this lease (no step wait
+                    # suspended it), and the refusal kept the slot. A failure frees it; the job
+                    # runs again (a retry replays its journal) or, out of attempts, ends DEAD.
+                    _log.error(
+                        "job %s could not be reported as suspended (%s); reporting a failure "
+                        "to let go of it",
+                        task.job_id,
+                        e,
+                    )
+                    suspended, result, retryable = False, None, True
+                    error = (
+                        f"the attempt of {task.name!r} ended on a suspension the engine did "
+                        f"not make: {e}"
+                    )[:4096]
+                    continue
                 result, retryable = None, False
                 error = f"the outcome of {task.name!r} could not be stored: {e}"[:4096]
             except UnavailableError:

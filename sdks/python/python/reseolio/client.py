@@ -180,7 +180,7 @@ class Reseolio:
         and resumes every job waiting for it in ``wait_for_event``; a wait that starts later
         receives it at once. Durable when it returns; returns how many waiting jobs were woken.
         Usable anywhere, also from a handler (where it is not a step: a re-run sends again).
-        Errors: InvalidArgumentError for an empty key, a key over 512 bytes, a payload JSON
+        Errors: InvalidArgumentError for an empty key, a key over 200 bytes, a payload JSON
         cannot carry or one over the size limit."""
         try:
             data = _json.encode_result(payload)

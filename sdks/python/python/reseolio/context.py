@@ -95,7 +95,8 @@ class JobContext:
         process, waiting ``initial_delay_ms`` after the first failure and then more by
         ``backoff`` (capped at ``max_delay_ms``); a ``NonRetryable`` stops at once. Its final
         failure is recorded too and raised as ``StepError`` (``__cause__`` the original
-        exception), now and on later runs."""
+        exception), now and on later runs. ``fn`` must not call steps itself: steps do not nest
+        (a step call from inside it raises ``InvalidArgumentError``)."""
         return self._ctx().step(
             name,
             fn,

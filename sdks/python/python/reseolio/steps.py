@@ -11,11 +11,16 @@ recorded outcome back instead of running the code again.
 A wait that is not over suspends the job: the engine hands it back (PENDING until it wakes, no
 worker slot held) and the call raises ``Suspended``, a ``BaseException`` that unwinds the handler
 past ``except Exception``. The worker then reports the suspension and runs no hook; the job runs
-again from the top when the wait is over, replaying the recorded steps."""
+again from the top when the wait is over, replaying the recorded steps.
+
+Steps do not nest: while a step's code runs, every step call raises ``InvalidArgumentError``
+(a replay skips the code of a recorded step, so a step inside it would lose its place and shift
+every later one)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as _dt
 import inspect
 import math
@@ -58,6 +63,20 @@ R = TypeVar("R")
 
 Backoff = Literal["exponential", "linear", "fixed"]
 BACKOFFS = ("exponential", "linear", "fixed")
+
+# The engine's limits (reseolio-core): a step name is a name (at most 255 bytes), an event key is
+# at most 200 bytes (room for the "event:" of its step name).
+MAX_STEP_NAME_BYTES = 255
+MAX_EVENT_KEY_BYTES = 200
+# A step's recorded error is cut to this (the engine's default payload limit is 1 MiB) and, if the
+# engine still refuses it (a smaller limit), to the short size, as the worker does with job errors.
+MAX_STEP_ERROR_BYTES = 64 * 1024
+SHORT_STEP_ERROR_BYTES = 4096
+
+#: The name of the step whose code runs in this context (a task, or a thread it started), if any.
+_running_step: "contextvars.ContextVar[Optional[str]]" = contextvars.ContextVar(
+    "reseolio_running_step", default=None
+)
 
 
 class Suspended(BaseException):
@@ -136,6 +155,35 @@ def _check_name(what: str, name: str) -> None:
         raise InvalidArgumentError(f"{what} must be a non-empty string, got {name!r}")
 
 
+def _check_step_name(name: str) -> None:
+    """Refuses a step name the engine would refuse, before the step takes a place or runs code."""
+    size = len(name.encode("utf-8"))
+    if size > MAX_STEP_NAME_BYTES:
+        raise InvalidArgumentError(
+            f"step name '{name[:40]}...' is {size} bytes; the limit is {MAX_STEP_NAME_BYTES}"
+        )
+
+
+def _not_nested(call: str) -> None:
+    """Refuses a step call made while a step's code runs (see the module docstring)."""
+    outer = _running_step.get()
+    if outer is not None:
+        raise InvalidArgumentError(
+            f"ctx.{call} was called inside the code of step '{outer}'; steps cannot nest (a "
+            "replay skips the code of a recorded step, so the inner call would lose its place "
+            f"and shift every later step): call it from the handler, before or after step '{outer}'"
+        )
+
+
+def _truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, with a marker when cut."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    marker = f" [... truncated: {len(data)} bytes in all]"
+    return data[: limit - len(marker)].decode("utf-8", errors="ignore") + marker
+
+
 def _seconds(what: str, value: Any) -> float:
     if (
         isinstance(value, bool)
@@ -156,6 +204,16 @@ async def _invoke(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
     if inspect.isawaitable(value):
         value = await value
     return value
+
+
+async def _run_as_step(name: str, body: Callable[[], Awaitable[R]]) -> R:
+    """Runs a step's code with the step's name in ``_running_step`` (a thread it runs in gets a
+    copy of the context), so that a step call from inside it is refused."""
+    running = _running_step.set(name)
+    try:
+        return await body()
+    finally:
+        _running_step.reset(running)
 
 
 async def _in_order(calls: List[Coroutine[Any, Any, R]]) -> List[R]:
@@ -211,8 +269,9 @@ class StepContext:
         )
         return {s.seq: s for s in steps}
 
-    async def _replay(self, seq: int, name: str, kind: str) -> Optional["_native.Step"]:
-        """The step recorded at ``seq``, after checking that it is this call (name and kind)."""
+    async def _journal(self) -> Dict[int, "_native.Step"]:
+        """The recorded steps by place, read on the first call of the attempt (parallel first
+        calls share the read)."""
         self._raise_if_suspended()
         loading = self._recorded
         if loading is None:
@@ -224,7 +283,11 @@ class StepContext:
                 self._recorded = None  # the next call reads again
             raise
         self._raise_if_suspended()  # a parallel call suspended the job meanwhile
-        s = recorded.get(seq)
+        return recorded
+
+    async def _replay(self, seq: int, name: str, kind: str) -> Optional["_native.Step"]:
+        """The step recorded at ``seq``, after checking that it is this call (name and kind)."""
+        s = (await self._journal()).get(seq)
         if s is not None and (s.name != name or s.kind != kind):
             raise self._order_changed(
                 _order_changed(self.job_id, seq, f"{s.name} ({s.kind})", f"{name} ({kind})")
@@ -282,7 +345,9 @@ class StepContext:
         initial_delay_ms: int = 100,
         max_delay_ms: int = 10_000,
     ) -> Coroutine[Any, Any, Any]:
+        _not_nested("step")
         _check_name("step name", name)
+        _check_step_name(name)
         if not callable(fn):
             raise TypeError(f"step {name!r} takes a function to run, got {fn!r}")
         retry = _Retry.of(max_attempts, backoff, initial_delay_ms, max_delay_ms)
@@ -303,7 +368,7 @@ class StepContext:
         while True:
             tries += 1
             try:
-                value = await body()
+                value = await _run_as_step(name, body)
             except Exception as e:  # noqa: BLE001 - the code's failure is data
                 if isinstance(e, NonRetryable) or tries >= retry.max_attempts:
                     cause, error = e, _error_text(e)
@@ -317,33 +382,41 @@ class StepContext:
                 cause, error = e, f"the result of step {name!r} cannot be stored as JSON: {e}"
             break
         self._raise_if_suspended()
+        if error is not None:
+            error = _truncate(error, MAX_STEP_ERROR_BYTES)
         native = self._reseolio._native()
-        try:
-            step = await self._engine(
+
+        def record(result: Optional[bytes], error: Optional[str]) -> "Awaitable[Any]":
+            return self._engine(
                 _bridge.call(
                     native.step_record, self._token, seq, name, result, error, tries, started_at
                 )
             )
+
+        try:
+            step = await record(result, error)
         except InvalidArgumentError as e:
-            if result is None:
+            # Over the payload limit (the engine's may be set lower; a sidecar's is not known
+            # here). A step left unrecorded would run again on every run of the job: a result is
+            # recorded as the step's failure instead, an error is cut shorter.
+            if result is not None:
+                error = f"the result of step {name!r} could not be stored: {e}"
+            elif error is None or len(error.encode("utf-8")) <= SHORT_STEP_ERROR_BYTES:
                 raise
-            # A result over the payload limit: recorded as the step's failure instead.
-            error = f"the result of step {name!r} could not be stored: {e}"[:4096]
-            step = await self._engine(
-                _bridge.call(
-                    native.step_record, self._token, seq, name, None, error, tries, started_at
-                )
-            )
+            result, error = None, _truncate(error, SHORT_STEP_ERROR_BYTES)
+            step = await record(None, error)
         # The cause is this run's exception only when the record is this run's failure.
         return _outcome(name, step, cause if step.error == error else None)
 
     # --- sleeps ----------------------------------------------------------------------------------
 
     def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
+        _not_nested("sleep")
         until = _now_ms() + int(round(_seconds("sleep", seconds) * 1000))
         return self._sleep(self._next_seq(), until)
 
     def sleep_until(self, when: _dt.datetime) -> Coroutine[Any, Any, None]:
+        _not_nested("sleep_until")
         if not isinstance(when, _dt.datetime) or when.tzinfo is None:
             raise InvalidArgumentError(
                 f"sleep_until takes a timezone-aware datetime, got {when!r}"
@@ -358,7 +431,13 @@ class StepContext:
     # --- events ----------------------------------------------------------------------------------
 
     def wait_for_event(self, key: str, timeout: Optional[float] = None) -> Coroutine[Any, Any, Any]:
+        _not_nested("wait_for_event")
         _check_name("event key", key)
+        size = len(key.encode("utf-8"))
+        if size > MAX_EVENT_KEY_BYTES:
+            raise InvalidArgumentError(
+                f"event key '{key[:40]}...' is {size} bytes; the limit is {MAX_EVENT_KEY_BYTES}"
+            )
         timeout_at = None
         if timeout is not None:
             timeout_at = _now_ms() + int(round(_seconds("timeout", timeout) * 1000))
@@ -378,6 +457,12 @@ class StepContext:
     def start_child(
         self, fn: DurableFunction[P, R], *args: P.args, **kwargs: P.kwargs
     ) -> Coroutine[Any, Any, ChildHandle[R]]:
+        _not_nested("start_child")
+        return self._start_child_call(fn, args, kwargs)
+
+    def _start_child_call(
+        self, fn: DurableFunction[P, R], args: Sequence[Any], kwargs: Dict[str, Any]
+    ) -> Coroutine[Any, Any, ChildHandle[R]]:
         if not isinstance(fn, DurableFunction):
             raise TypeError(f"start_child takes a durable function (made by durable()), got {fn!r}")
         if kwargs:
@@ -386,6 +471,7 @@ class StepContext:
                 "functions take positional arguments only (args are stored as a JSON array)"
             )
         _json.encode_args(fn.name, args)  # refused now, before the step takes a place
+        _check_step_name(f"start:{fn.name}")  # and its join's "join:" is shorter
         return self._start_child(self._next_seq(), fn, tuple(args))
 
     async def _start_child(
@@ -402,18 +488,21 @@ class StepContext:
         return ChildHandle(self._reseolio, child_id, fn.name)
 
     def join(self, handle: JobHandle[R]) -> Coroutine[Any, Any, R]:
+        _not_nested("join")
+        return self._join_call(handle)
+
+    def _join_call(self, handle: JobHandle[R]) -> Coroutine[Any, Any, R]:
         if not isinstance(handle, JobHandle):
             raise TypeError(f"join takes a job handle, got {handle!r}")
+        if isinstance(handle, ChildHandle):
+            _check_step_name(f"join:{handle.function}")
         return self._join(self._next_seq(), handle)
 
     async def _join(self, seq: int, handle: JobHandle[R]) -> R:
         if isinstance(handle, ChildHandle):
-            function = handle.function
+            name = f"join:{handle.function}"
         else:
-            self._raise_if_suspended()
-            job: "_native.Job" = await _bridge.call(self._reseolio._native().get, handle.job_id)
-            function = job.name
-        name = f"join:{function}"
+            name = await self._join_name(seq, handle.job_id)
         s = await self._replay(seq, name, "child")
         if s is None or s.status == "WAITING":
             s = await self._wait(seq, name, "child", handle.job_id, None)
@@ -426,12 +515,35 @@ class StepContext:
         prefix = f"child job '{handle.job_id}' failed: "
         raise JobFailedError(handle.job_id, error[len(prefix):] if error.startswith(prefix) else error)
 
+    async def _join_name(self, seq: int, job_id: str) -> str:
+        """The step name of a join of a job known by its id only: ``join:<its function>``. The
+        journal comes first: when this place holds the join of that job, its recorded name is
+        the one, and the job is not read (it may have been pruned since the first run)."""
+        s = (await self._journal()).get(seq)
+        if s is not None and s.kind == "child" and s.wait_key == job_id:
+            return s.name
+        job: "_native.Job" = await _bridge.call(self._reseolio._native().get, job_id)
+        self._raise_if_suspended()
+        name = f"join:{job.name}"
+        _check_step_name(name)
+        return name
+
     def join_all(self, handles: Sequence[JobHandle[R]]) -> Coroutine[Any, Any, List[R]]:
+        _not_nested("join_all")
         # Every join takes its place now, in order; they are awaited one after the other.
-        return _in_order([self.join(h) for h in handles])
+        joins: List[Coroutine[Any, Any, R]] = []
+        try:
+            for h in handles:
+                joins.append(self._join_call(h))
+        except BaseException:
+            for j in joins:
+                j.close()
+            raise
+        return _in_order(joins)
 
     def child(self, fn: DurableFunction[P, R], *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
-        start = self.start_child(fn, *args, **kwargs)
+        _not_nested("child")
+        start = self._start_child_call(fn, args, kwargs)
         return self._child(start, self._next_seq())
 
     async def _child(self, start: Coroutine[Any, Any, ChildHandle[R]], join_seq: int) -> R:

@@ -195,14 +195,31 @@ pub(crate) fn wake_waiters(
     key: &str,
     now_ms: i64,
 ) -> Result<u64> {
-    conn.prepare_cached(
-        "UPDATE reseolio_jobs SET run_at = ?3 WHERE status = 'PENDING' AND run_at > ?3 AND id IN \
-         (SELECT job_id FROM reseolio_steps INDEXED BY reseolio_steps_waiting \
-          WHERE wait_key = ?1 AND kind = ?2 AND status = 'WAITING')",
-    )
-    .and_then(|mut s| s.execute(params![key, kind.as_str(), now_ms]))
-    .map(|n| n as u64)
-    .map_err(map_sqlite)
+    // Two statements, not one UPDATE ... WHERE id IN (SELECT ...): given the status test, the
+    // planner drives that UPDATE from the (status, created_at) index and reads every PENDING job
+    // on every completion (a drain of 10,000 queued jobs fell from ~6,000 to ~600 jobs/s). The
+    // probe of the partial index of waiting steps finds nothing for almost every completion.
+    let waiters: Vec<String> = conn
+        .prepare_cached(
+            "SELECT job_id FROM reseolio_steps INDEXED BY reseolio_steps_waiting \
+             WHERE wait_key = ?1 AND kind = ?2 AND status = 'WAITING'",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![key, kind.as_str()], |r| r.get(0))?
+                .collect()
+        })
+        .map_err(map_sqlite)?;
+    let mut woken = 0;
+    for id in waiters {
+        woken += conn
+            .prepare_cached(
+                "UPDATE reseolio_jobs SET run_at = ?2 \
+                 WHERE id = ?1 AND status = 'PENDING' AND run_at > ?2",
+            )
+            .and_then(|mut s| s.execute(params![id, now_ms]))
+            .map_err(map_sqlite)? as u64;
+    }
+    Ok(woken)
 }
 
 /// The hooks of the job calls: a job that finished wakes its waiting parents.

@@ -176,8 +176,8 @@ impl Transition {
         }
     }
 
-    /// A running attempt suspended on a step wait (sleep, event, child): PENDING until woken or
-    /// due, the attempt not counted. The same edge as a hand-back (RUNNING to PENDING).
+    /// A running attempt handed back without failing: on shutdown (due now) or suspended on a
+    /// step wait (sleep, event, child; due at its wake time). PENDING, the attempt not counted.
     pub fn on_suspend() -> Transition {
         Transition {
             to: JobStatus::Pending,

@@ -244,3 +244,20 @@ pub(crate) fn wait_start(p: &StepWaitParams, existing: Option<Step>) -> Result<W
         recorded: true,
     })
 }
+
+/// The outcome of a wait for event `key` given its stored payload, if it is over: the payload,
+/// or a timeout failure once the deadline passed.
+pub(crate) fn event_outcome(
+    key: &str,
+    payload: Option<Vec<u8>>,
+    timeout_at_ms: Option<i64>,
+    now_ms: i64,
+) -> Option<StepOutcome> {
+    match payload {
+        Some(p) => Some(StepOutcome::Success(p)),
+        None if timeout_at_ms.is_some_and(|t| now_ms >= t) => {
+            Some(StepOutcome::Failure(crate::job::event_timeout_message(key)))
+        }
+        None => None,
+    }
+}

@@ -541,26 +541,41 @@ pub(crate) async fn job_release(
 ) -> Result<()> {
     let h = held(c, &p.job_id).await?;
     rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
-    // The attempt is not counted: the handler never finished, through no fault of its own.
-    sqlx::query(
-        "UPDATE reseolio_jobs SET status = 'PENDING', attempt = attempt - 1, run_at = $2, \
-         lease_expires_at = NULL, worker_id = NULL WHERE id = $1",
-    )
-    .bind(&p.job_id)
-    .bind(p.now_ms)
-    .execute(&mut *c)
-    .await
-    .map_err(map_pg)?;
-    finish_attempt(
+    hand_back(
         c,
         &p.job_id,
         p.lease,
         p.now_ms,
+        p.now_ms,
         AttemptOutcome::Released,
-        None,
     )
     .await?;
     notify(c, channel, &["a".into()]).await
+}
+
+/// A held job goes back to PENDING, due at `run_at`, its attempt ended as `outcome` and not
+/// counted: the handler did not fail (a hand-back on shutdown, a suspension on a step wait).
+/// The caller has checked the lease.
+pub(super) async fn hand_back(
+    c: &mut PgConnection,
+    job_id: &str,
+    lease: i64,
+    run_at: i64,
+    now_ms: i64,
+    outcome: AttemptOutcome,
+) -> Result<()> {
+    let t = Transition::on_suspend();
+    sqlx::query(
+        "UPDATE reseolio_jobs SET status = $2, attempt = attempt - 1, run_at = $3, \
+         lease_expires_at = NULL, worker_id = NULL WHERE id = $1",
+    )
+    .bind(job_id)
+    .bind(t.to.as_str())
+    .bind(run_at)
+    .execute(&mut *c)
+    .await
+    .map_err(map_pg)?;
+    finish_attempt(c, job_id, lease, now_ms, outcome, None).await
 }
 
 pub(crate) async fn job_cancel(

@@ -18,11 +18,11 @@
 //!   makes the send wake it after its commit.
 
 use super::error::map_pg;
-use super::jobs::finish_attempt;
+use super::jobs::hand_back;
 use crate::error::{Error, Result};
 use crate::job::{
-    check_same_step, event_timeout_message, AttemptOutcome, JobStatus, Step, StepKind, StepOutcome,
-    StepWait, StepWaitOutcome, Transition,
+    check_same_step, AttemptOutcome, JobStatus, Step, StepKind, StepOutcome, StepWait,
+    StepWaitOutcome,
 };
 use crate::store::rules;
 use crate::store::*;
@@ -163,13 +163,7 @@ async fn check_wait(
                     .fetch_optional(&mut *c)
                     .await
                     .map_err(map_pg)?;
-            match payload {
-                Some(p) => Some(StepOutcome::Success(p)),
-                None if timeout_at_ms.is_some_and(|t| now_ms >= t) => {
-                    Some(StepOutcome::Failure(event_timeout_message(key)))
-                }
-                None => None,
-            }
+            rules::event_outcome(key, payload, *timeout_at_ms, now_ms)
         }
         StepWait::Child { job_id } => {
             // FOR SHARE waits for a completion of the child that holds its row, then reads the
@@ -224,25 +218,13 @@ pub(crate) async fn step_wait(
         .map_err(map_pg)?;
         return Ok(StepWaitOutcome::Suspended { wake_at: run_at });
     }
-    let t = Transition::on_suspend();
-    // The attempt is not counted, as a hand-back's: the function did not fail, it waits.
-    sqlx::query(
-        "UPDATE reseolio_jobs SET status = $2, attempt = attempt - 1, run_at = $3, \
-         lease_expires_at = NULL, worker_id = NULL WHERE id = $1",
-    )
-    .bind(&p.job_id)
-    .bind(t.to.as_str())
-    .bind(wake_at)
-    .execute(&mut *c)
-    .await
-    .map_err(map_pg)?;
-    finish_attempt(
+    hand_back(
         c,
         &p.job_id,
         p.lease,
+        wake_at,
         p.now_ms,
         AttemptOutcome::Suspended,
-        None,
     )
     .await?;
     Ok(StepWaitOutcome::Suspended { wake_at })

@@ -469,21 +469,35 @@ pub(crate) fn job_heartbeat(
 pub(crate) fn job_release(conn: &Connection, p: JobReleaseParams) -> Result<()> {
     let h = held(conn, &p.job_id)?;
     rules::check_lease(&p.job_id, h.status, h.lease, p.lease)?;
-    // The attempt is not counted: the handler never finished, through no fault of its own.
-    conn.prepare_cached(
-        "UPDATE reseolio_jobs SET status = ?2, attempt = attempt - 1, run_at = ?3, \
-         lease_expires_at = NULL, worker_id = NULL WHERE id = ?1",
-    )
-    .and_then(|mut s| s.execute(params![p.job_id, JobStatus::Pending.as_str(), p.now_ms]))
-    .map_err(map_sqlite)?;
-    finish_attempt(
+    hand_back(
         conn,
         &p.job_id,
         p.lease,
         p.now_ms,
+        p.now_ms,
         AttemptOutcome::Released,
-        None,
     )
+}
+
+/// A held job goes back to PENDING, due at `run_at`, its attempt ended as `outcome` and not
+/// counted: the handler did not fail (a hand-back on shutdown, a suspension on a step wait).
+/// The caller has checked the lease.
+pub(crate) fn hand_back(
+    conn: &Connection,
+    job_id: &str,
+    lease: i64,
+    run_at: i64,
+    now_ms: i64,
+    outcome: AttemptOutcome,
+) -> Result<()> {
+    let t = Transition::on_suspend();
+    conn.prepare_cached(
+        "UPDATE reseolio_jobs SET status = ?2, attempt = attempt - 1, run_at = ?3, \
+         lease_expires_at = NULL, worker_id = NULL WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![job_id, t.to.as_str(), run_at]))
+    .map_err(map_sqlite)?;
+    finish_attempt(conn, job_id, lease, now_ms, outcome, None)
 }
 
 pub(crate) fn job_cancel(conn: &Connection, p: JobCancelParams) -> Result<Job> {

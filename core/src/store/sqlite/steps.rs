@@ -4,11 +4,10 @@
 //! missed.
 
 use super::error::map_sqlite;
-use super::jobs::{bad_column, finish_attempt, held};
+use super::jobs::{bad_column, hand_back, held};
 use crate::error::{Error, Result};
 use crate::job::{
-    check_same_step, event_timeout_message, AttemptOutcome, Step, StepKind, StepOutcome, StepWait,
-    StepWaitOutcome, Transition,
+    check_same_step, AttemptOutcome, Step, StepKind, StepOutcome, StepWait, StepWaitOutcome,
 };
 use crate::store::rules;
 use crate::store::*;
@@ -101,13 +100,7 @@ fn check_wait(conn: &Connection, wait: &StepWait, now_ms: i64) -> Result<Option<
                 .prepare_cached("SELECT payload FROM reseolio_events WHERE key = ?1")
                 .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
                 .map_err(map_sqlite)?;
-            match payload {
-                Some(p) => Some(StepOutcome::Success(p)),
-                None if timeout_at_ms.is_some_and(|t| now_ms >= t) => {
-                    Some(StepOutcome::Failure(event_timeout_message(key)))
-                }
-                None => None,
-            }
+            rules::event_outcome(key, payload, *timeout_at_ms, now_ms)
         }
         StepWait::Child { job_id } => {
             let child: Option<(String, Option<Vec<u8>>, Option<String>)> = conn
@@ -157,21 +150,13 @@ pub(crate) fn step_wait(conn: &Connection, p: StepWaitParams) -> Result<StepWait
             .map_err(map_sqlite)?;
         return Ok(StepWaitOutcome::Suspended { wake_at: run_at });
     }
-    let t = Transition::on_suspend();
-    // The attempt is not counted, as a hand-back's: the function did not fail, it waits.
-    conn.prepare_cached(
-        "UPDATE reseolio_jobs SET status = ?2, attempt = attempt - 1, run_at = ?3, \
-         lease_expires_at = NULL, worker_id = NULL WHERE id = ?1",
-    )
-    .and_then(|mut s| s.execute(params![p.job_id, t.to.as_str(), wake_at]))
-    .map_err(map_sqlite)?;
-    finish_attempt(
+    hand_back(
         conn,
         &p.job_id,
         p.lease,
+        wake_at,
         p.now_ms,
         AttemptOutcome::Suspended,
-        None,
     )?;
     Ok(StepWaitOutcome::Suspended { wake_at })
 }

@@ -2,6 +2,9 @@
 //!
 //! Every request passes [`guard`], in this order:
 //!
+//! 0. No route reads a request body: a request that declares one over [`MAX_BODY_BYTES`] gets
+//!    413, and one whose length is not declared (`Transfer-Encoding`) gets 411, before anything
+//!    else runs.
 //! 1. Without a token (the server is then bound to loopback), the `Host` header must name a
 //!    loopback host (`localhost`, `127.x.x.x`, `[::1]`): a web page whose DNS name an attacker
 //!    re-points at 127.0.0.1 cannot read the API (DNS rebinding).
@@ -28,6 +31,10 @@ use std::net::IpAddr;
 pub(crate) const COOKIE: &str = "reseolio_token";
 /// The header every action must carry.
 pub(crate) const CSRF_HEADER: &str = "x-reseolio-csrf";
+
+/// The largest request body a request may declare. No route reads a body (actions take their
+/// arguments from the path), so this only bounds what a client may announce.
+pub(crate) const MAX_BODY_BYTES: u64 = 16 * 1024;
 
 /// The security settings of one server.
 pub(crate) struct Security {
@@ -134,6 +141,9 @@ fn same_origin(origin: &str, host: &str) -> bool {
 
 /// The middleware of every route; see the module docs for the rules.
 pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Err(e) = check_body(req.headers()) {
+        return refuse(&req, e);
+    }
     let sec = &state.security;
     let host = request_host(&req);
     if sec.token.is_none() && !host.as_deref().is_some_and(is_loopback_host) {
@@ -164,6 +174,30 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
         }
     }
     next.run(req).await
+}
+
+/// A body of unknown length (411) or declared over [`MAX_BODY_BYTES`] (413) is refused unread.
+fn check_body(headers: &HeaderMap) -> Result<(), ApiError> {
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return Err(ApiError::new(
+            StatusCode::LENGTH_REQUIRED,
+            "LengthRequired",
+            "this dashboard takes no request body of undeclared length: send Content-Length",
+        ));
+    }
+    for v in headers.get_all(header::CONTENT_LENGTH) {
+        let n = v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok());
+        if n.is_none_or(|n| n > MAX_BODY_BYTES) {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLarge",
+                format!(
+                    "the request body may be at most {MAX_BODY_BYTES} bytes (no route reads one)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `GET /?token=...`: the cookie and a redirect to `/` when the token is right, else 401.

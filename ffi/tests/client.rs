@@ -90,3 +90,27 @@ fn connect_async_and_the_same_errors_through_the_client() {
         assert_eq!(err.kind(), ErrorKind::Timeout);
     });
 }
+
+#[test]
+fn a_sidecar_that_is_not_there_is_unavailable_and_a_bad_token_is_refused() {
+    // Nothing listens on port 1: the client connects on first use, and says why it could not.
+    let client = Client::connect("grpc://127.0.0.1:1", ConnectOptions::default()).unwrap();
+    let err = bare_block_on(client.get("x")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(
+        err.message().starts_with("the sidecar is unreachable: "),
+        "{}",
+        err.message()
+    );
+    let err = Client::connect(
+        "grpc://127.0.0.1:1",
+        ConnectOptions {
+            token: Some("caf\u{e9}\n".into()),
+            ..Default::default()
+        },
+    )
+    .err()
+    .unwrap();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(err.message(), "the token must be printable ASCII");
+}

@@ -11,5 +11,5 @@ mod service;
 mod steps;
 mod streams;
 
-pub use server::{serve, ServeConfig, Serving};
+pub use server::{serve, ServeConfig, Serving, MAX_MESSAGE_BYTES};
 pub use service::Service;

@@ -56,7 +56,8 @@ struct ServeArgs {
     /// Storage: a URL (sqlite://PATH[?durability=full]) or a SQLite file path.
     #[arg(long, env = "RESEOLIO_DB", default_value = "reseolio.db")]
     db: String,
-    /// Address to listen on (port 0 picks a free one; the ready line says which).
+    /// Address to listen on (port 0 picks a free one; the ready line says which). Any address but
+    /// a loopback one needs --token.
     #[arg(long, env = "RESEOLIO_ADDR", default_value = "127.0.0.1:50051")]
     addr: SocketAddr,
     /// Jobs in flight across all worker streams (a stream gets what it asks for, up to what is left).
@@ -66,6 +67,7 @@ struct ServeArgs {
     #[arg(long, env = "RESEOLIO_POLL_INTERVAL", default_value_t = 100)]
     poll_interval: u64,
     /// When set, every call must carry `authorization: Bearer <token>` (health checks excepted).
+    /// Required when --addr is not a loopback address.
     #[arg(long, env = "RESEOLIO_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// Seconds a graceful stop waits for jobs in flight before handing them back.
@@ -89,6 +91,28 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     if args.poll_interval == 0 {
         return Err("--poll-interval must be >= 1 ms".into());
     }
+    if args.max_concurrent == 0 {
+        return Err("--max-concurrent must be >= 1".into());
+    }
+    // Both configurations are checked before the storage is opened: a refused address or token
+    // must not leave a database behind or a dashboard serving.
+    let grpc = ServeConfig {
+        addr: args.addr,
+        token: args.token.filter(|t| !t.is_empty()),
+        max_concurrent: args.max_concurrent,
+        grace: Duration::from_secs(args.shutdown_grace),
+    };
+    grpc.validate().map_err(|e| e.message().to_string())?;
+    let dashboard = args
+        .http_addr
+        .map(|addr| reseolio_dashboard::DashboardConfig {
+            addr,
+            token: args.http_token.clone().filter(|t| !t.is_empty()),
+            read_only: args.http_read_only,
+        });
+    if let Some(config) = &dashboard {
+        config.validate().map_err(|e| e.message().to_string())?;
+    }
     // Listening for signals from the start: a signal that arrives before its listener exists is
     // swallowed, so the listener for the second signal must not be created after the first.
     let mut signals = Signals::new().map_err(|e| format!("cannot listen for signals: {e}"))?;
@@ -101,14 +125,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     )
     .await
     .map_err(|e| format!("cannot open storage '{}': {}", args.db, e.message()))?;
-    let http = match args.http_addr {
+    let http = match dashboard {
         None => None,
-        Some(addr) => {
-            let config = reseolio_dashboard::DashboardConfig {
-                addr,
-                token: args.http_token.clone().filter(|t| !t.is_empty()),
-                read_only: args.http_read_only,
-            };
+        Some(config) => {
+            let addr = config.addr;
             let serving = reseolio_dashboard::serve(engine.clone(), config)
                 .await
                 .map_err(|e| format!("cannot serve the dashboard on {addr}: {}", e.message()))?;
@@ -119,17 +139,9 @@ async fn run(args: ServeArgs) -> Result<(), String> {
             Some(serving)
         }
     };
-    let serving = serve(
-        engine.clone(),
-        ServeConfig {
-            addr: args.addr,
-            token: args.token.filter(|t| !t.is_empty()),
-            max_concurrent: args.max_concurrent,
-            grace: Duration::from_secs(args.shutdown_grace),
-        },
-    )
-    .await
-    .map_err(|e| e.message().to_string())?;
+    let serving = serve(engine.clone(), grpc)
+        .await
+        .map_err(|e| e.message().to_string())?;
     eprintln!(
         "reseolio ready on {} (storage {})",
         serving.local_addr(),

@@ -1,5 +1,10 @@
 //! Serving: the gRPC server with the Reseolio service behind bearer-token auth, standard health
 //! checking (grpc.health.v1) and server reflection, and its graceful stop.
+//!
+//! Security (see `docs/security.md`): an address that is not loopback needs a token; with a
+//! token, the Reseolio service and reflection need `authorization: Bearer <token>` (compared in
+//! constant time), health checks do not; a request message over [`MAX_MESSAGE_BYTES`] is refused
+//! with OUT_OF_RANGE before it is decoded.
 
 use crate::service::Service;
 use reseolio_core::{Engine, Error, Result};
@@ -10,12 +15,19 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::{Request, Status};
 
+/// The largest request message the server decodes (4 MiB, tonic's default, set explicitly): a
+/// larger one is refused with OUT_OF_RANGE, and the call fails alone. Payloads themselves are
+/// limited by the engine (1 MiB by default), so every valid message fits.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// The address to listen on; port 0 picks a free port (see [`Serving::local_addr`]).
+    /// The address to listen on; port 0 picks a free port (see [`Serving::local_addr`]). An
+    /// address that is not loopback (`127.0.0.0/8`, `::1`) requires a token.
     pub addr: SocketAddr,
     /// When set, every call must carry `authorization: Bearer <token>` (health checks excepted).
+    /// It must be non-empty printable ASCII, since it travels in an HTTP/2 header.
     pub token: Option<String>,
     /// Jobs in flight across all worker streams.
     pub max_concurrent: u32,
@@ -64,6 +76,39 @@ impl Serving {
     }
 }
 
+impl ServeConfig {
+    /// Checks the configuration without binding anything. Errors: InvalidArgument for a token
+    /// that is empty or not printable ASCII, or for an address that is not loopback without a
+    /// token (anyone who can reach the port could enqueue, read and cancel every job).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(t) = &self.token {
+            if t.is_empty() {
+                return Err(Error::invalid("the gRPC token must not be empty"));
+            }
+            if !t.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+                return Err(Error::invalid(
+                    "the gRPC token must be printable ASCII: it travels in the authorization \
+                     header",
+                ));
+            }
+        }
+        if self.token.is_none() && !self.addr.ip().to_canonical().is_loopback() {
+            return Err(Error::invalid(format!(
+                "refusing to serve gRPC on {} without a token: it is not a loopback address, so \
+                 anyone who can reach it could enqueue, read and cancel every job; set --token \
+                 (RESEOLIO_TOKEN) or listen on 127.0.0.1",
+                self.addr
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Compares secrets in time independent of where they first differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn check_token(expected: &Option<String>, req: &Request<()>) -> std::result::Result<(), Status> {
     let Some(expected) = expected else {
         return Ok(());
@@ -76,14 +121,21 @@ fn check_token(expected: &Option<String>, req: &Request<()>) -> std::result::Res
         None => Err(Status::unauthenticated(
             "this server requires 'authorization: Bearer <token>'",
         )),
-        Some(v) if v.strip_prefix("Bearer ") == Some(expected.as_str()) => Ok(()),
+        Some(v)
+            if v.strip_prefix("Bearer ")
+                .is_some_and(|t| same(t.as_bytes(), expected.as_bytes())) =>
+        {
+            Ok(())
+        }
         Some(_) => Err(Status::unauthenticated("the bearer token is wrong")),
     }
 }
 
 /// Binds and starts serving `engine`. Returns once the listener is bound; the server runs until
-/// [`Serving::stop`]. Errors: Unavailable when the address cannot be bound.
+/// [`Serving::stop`]. Errors: InvalidArgument for a configuration [`ServeConfig::validate`]
+/// refuses (nothing is bound); Unavailable when the address cannot be bound.
 pub async fn serve(engine: Engine, config: ServeConfig) -> Result<Serving> {
+    config.validate()?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| {
@@ -108,9 +160,10 @@ pub async fn serve(engine: Engine, config: ServeConfig) -> Result<Serving> {
         .map_err(|e| Error::internal(format!("reflection: {e}")))?;
 
     let token = config.token.clone();
-    let api = ReseolioServer::with_interceptor(service, move |req: Request<()>| {
-        check_token(&token, &req).map(|()| req)
-    });
+    let api = tonic::service::interceptor::InterceptedService::new(
+        ReseolioServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        move |req: Request<()>| check_token(&token, &req).map(|()| req),
+    );
     let token = config.token.clone();
     let reflection =
         tonic::service::interceptor::InterceptedService::new(reflection, move |req: Request<()>| {

@@ -131,8 +131,14 @@ async fn run_worker_stream(
                         break false;
                     }
                 }
-                // The worker closed its side or went away.
-                _ => break false,
+                // A message that does not decode ends the stream with its status (best effort:
+                // a worker that went away is not waited for).
+                Err(e) => {
+                    let _ = tx.try_send(Err(e));
+                    break false;
+                }
+                // The worker closed its side.
+                Ok(None) => break false,
             },
             // A dropped sender (the Serving value gone without stop) means stopping too.
             changed = stopping.changed() => if changed.is_err() { break true },
@@ -224,7 +230,13 @@ pub(crate) fn subscribe(
                             }
                         }
                     }
-                    _ => reading = false,
+                    // A message that does not decode ends the stream with its status, rather
+                    // than a clean end that would read as "nothing more to say".
+                    Err(e) => {
+                        let _ = tx.try_send(Err(e));
+                        break;
+                    }
+                    Ok(None) => reading = false,
                 },
                 _ = stopping.changed() => break,
                 _ = tx.closed() => break,

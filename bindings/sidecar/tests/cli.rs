@@ -1,6 +1,8 @@
 //! The operator commands of the `reseolio` binary, run as a process over a database a test
 //! engine filled: tables and JSON, every subcommand's effect, and the exit codes.
 
+mod support;
+
 use reseolio_core::schedule::ScheduleSpec;
 use reseolio_core::{
     Engine, EngineConfig, EnqueueOptions, JobStatus, Outcome, StepOutcome, StepRecord, StepWait,
@@ -8,29 +10,15 @@ use reseolio_core::{
 };
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+use support::cli_json;
 
 fn reseolio(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reseolio"))
+    support::reseolio()
         .args(args)
         .env("RESEOLIO_DB", db)
         .output()
         .unwrap()
-}
-
-fn ok_json(db: &Path, args: &[&str]) -> Value {
-    let out = reseolio(db, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?} printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
 }
 
 fn code(out: &Output) -> i32 {
@@ -107,16 +95,16 @@ async fn jobs_commands_show_and_steer() {
     let db = dir.path().join("ops.db");
     let (dead, pending) = fill(&db).await;
 
-    let all = ok_json(&db, &["jobs", "list", "--json"]);
+    let all = cli_json(&db, &["jobs", "list", "--json"]);
     assert_eq!(all["total"], 4);
-    let dead_list = ok_json(&db, &["jobs", "list", "--status", "dead", "--json"]);
+    let dead_list = cli_json(&db, &["jobs", "list", "--status", "dead", "--json"]);
     assert_eq!(dead_list["total"], 2);
     assert!(dead_list["jobs"]
         .as_array()
         .unwrap()
         .iter()
         .all(|j| j["status"] == "DEAD"));
-    let found = ok_json(&db, &["jobs", "list", "--search", "welcome-ada", "--json"]);
+    let found = cli_json(&db, &["jobs", "list", "--search", "welcome-ada", "--json"]);
     assert_eq!(
         (found["total"].clone(), found["jobs"][0]["id"].clone()),
         (1.into(), pending.clone().into())
@@ -127,7 +115,7 @@ async fn jobs_commands_show_and_steer() {
     assert!(text.starts_with("ID"), "{text}");
     assert!(text.contains("2 of 4"), "{text}");
 
-    let job = ok_json(&db, &["jobs", "get", &dead, "--json"]);
+    let job = cli_json(&db, &["jobs", "get", &dead, "--json"]);
     assert_eq!(job["status"], "DEAD");
     assert_eq!(job["last_error"], "smtp 550");
     assert_eq!(job["attempts"].as_array().unwrap().len(), 1);
@@ -138,7 +126,7 @@ async fn jobs_commands_show_and_steer() {
         "{shown}"
     );
 
-    let retried = ok_json(&db, &["jobs", "retry", &dead, "--json"]);
+    let retried = cli_json(&db, &["jobs", "retry", &dead, "--json"]);
     assert_eq!(retried["status"], "PENDING");
     // Not DEAD any more: a conflict.
     let again = reseolio(&db, &["jobs", "retry", &dead]);
@@ -148,11 +136,11 @@ async fn jobs_commands_show_and_steer() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
-    let cancelled = ok_json(&db, &["jobs", "cancel", &pending, "--json"]);
+    let cancelled = cli_json(&db, &["jobs", "cancel", &pending, "--json"]);
     assert_eq!(cancelled["status"], "CANCELLED");
-    let n = ok_json(&db, &["jobs", "retry-dead", "mail", "--json"]);
+    let n = cli_json(&db, &["jobs", "retry-dead", "mail", "--json"]);
     assert_eq!(n["retried"], 1);
-    let stats = ok_json(&db, &["stats", "--json"]);
+    let stats = cli_json(&db, &["stats", "--json"]);
     assert_eq!(stats["jobs"]["PENDING"], 2);
     assert_eq!(stats["jobs"]["SUCCESS"], 1);
     assert_eq!(stats["jobs"]["CANCELLED"], 1);
@@ -222,7 +210,7 @@ async fn jobs_get_shows_the_steps() {
     w.shutdown(std::time::Duration::from_millis(10)).await;
     e.shutdown().await;
 
-    let job = ok_json(&db, &["jobs", "get", &flow, "--json"]);
+    let job = cli_json(&db, &["jobs", "get", &flow, "--json"]);
     let steps = job["steps"].as_array().unwrap();
     let brief: Vec<(Value, Value, Value, Value, Value)> = steps
         .iter()
@@ -270,7 +258,7 @@ async fn jobs_get_shows_the_steps() {
         (&steps[2]["completed_at"], &steps[2]["duration_ms"]),
         (&Value::Null, &Value::Null)
     );
-    let none = ok_json(&db, &["jobs", "get", &plain, "--json"]);
+    let none = cli_json(&db, &["jobs", "get", &plain, "--json"]);
     assert_eq!(none["steps"], serde_json::json!([]));
 
     let out = reseolio(&db, &["jobs", "get", &flow]);
@@ -318,28 +306,28 @@ async fn schedules_commands_show_and_steer() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ops.db");
     fill(&db).await;
-    let list = ok_json(&db, &["schedules", "list", "--json"]);
+    let list = cli_json(&db, &["schedules", "list", "--json"]);
     assert_eq!(list["total"], 1);
     assert_eq!(list["schedules"][0]["name"], "nightly");
-    let paused = ok_json(&db, &["schedules", "pause", "nightly", "--json"]);
+    let paused = cli_json(&db, &["schedules", "pause", "nightly", "--json"]);
     assert_eq!(paused["status"], "PAUSED");
-    let only_active = ok_json(&db, &["schedules", "list", "--status", "active", "--json"]);
+    let only_active = cli_json(&db, &["schedules", "list", "--status", "active", "--json"]);
     assert_eq!(only_active["total"], 0);
-    let resumed = ok_json(&db, &["schedules", "resume", "nightly", "--json"]);
+    let resumed = cli_json(&db, &["schedules", "resume", "nightly", "--json"]);
     assert_eq!(resumed["status"], "ACTIVE");
     let text = String::from_utf8(reseolio(&db, &["schedules", "list"]).stdout).unwrap();
     assert!(
         text.contains("nightly") && text.contains("0 3 * * *"),
         "{text}"
     );
-    let fired = ok_json(&db, &["schedules", "trigger", "nightly", "--json"]);
+    let fired = cli_json(&db, &["schedules", "trigger", "nightly", "--json"]);
     let job_id = fired["job_id"].as_str().unwrap().to_string();
-    let job = ok_json(&db, &["jobs", "get", &job_id, "--json"]);
+    let job = cli_json(&db, &["jobs", "get", &job_id, "--json"]);
     assert_eq!(
         (job["name"].clone(), job["status"].clone()),
         ("report".into(), "PENDING".into())
     );
-    ok_json(&db, &["schedules", "delete", "nightly", "--json"]);
+    cli_json(&db, &["schedules", "delete", "nightly", "--json"]);
     let gone = reseolio(&db, &["schedules", "get", "nightly"]);
     assert_eq!(code(&gone), 3);
     let still = Engine::open(
@@ -366,7 +354,7 @@ fn only_migrate_creates_a_database() {
     let migrated = reseolio(&db, &["migrate"]);
     assert!(migrated.status.success());
     assert!(db.exists());
-    let empty = ok_json(&db, &["jobs", "list", "--json"]);
+    let empty = cli_json(&db, &["jobs", "list", "--json"]);
     assert_eq!(empty["total"], 0);
     // A database older than this build is refused, not upgraded behind the application's back.
     {
@@ -393,4 +381,133 @@ fn only_migrate_creates_a_database() {
         std::fs::read_to_string(&not_db).unwrap(),
         "not a database at all, just text"
     );
+}
+
+/// Runs the binary with `args` and RESEOLIO_DB set, killing it if it is still running after
+/// 20 s (a bad serve flag must stop it before it serves).
+fn bounded(db: &Path, args: &[&str]) -> Output {
+    let mut child = support::reseolio()
+        .args(args)
+        .env("RESEOLIO_DB", db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            panic!("{args:?} still running after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn bad_flags_and_values_exit_2_naming_them_and_a_corrupt_database_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("flags.db");
+    assert!(reseolio(&db, &["migrate"]).status.success());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().to_string();
+    let missing = dir.path().join("no/such/dir/x.db");
+    let missing = missing.to_str().unwrap();
+    let unknown_param = format!("sqlite://{}?cache=1", dir.path().join("p.db").display());
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["jobs", "list", "--limit", "0"],
+            "limit must be between 1 and 1000, got 0".into(),
+        ),
+        (
+            vec!["jobs", "list", "--limit", "5000"],
+            "limit must be between 1 and 1000, got 5000".into(),
+        ),
+        (
+            vec!["jobs", "list", "--limit", "-1"],
+            "unexpected argument '-1'".into(),
+        ),
+        (
+            vec!["jobs", "list", "--offset", "x"],
+            "invalid value 'x' for '--offset <OFFSET>'".into(),
+        ),
+        (vec!["jobs", "get"], "<ID>".into()),
+        (
+            vec!["schedules", "list", "--status", "sleeping"],
+            "schedule status must be 'active' or 'paused', got 'sleeping'".into(),
+        ),
+        (
+            vec!["schedules", "list", "--limit", "0"],
+            "limit must be between 1 and 1000, got 0".into(),
+        ),
+        (
+            vec!["stats", "--minutes", "0"],
+            "invalid value '0' for '--minutes <MINUTES>': 0 is not in 1..=1440".into(),
+        ),
+        (
+            vec!["stats", "--minutes", "5000"],
+            "5000 is not in 1..=1440".into(),
+        ),
+        (
+            vec!["jobs", "list", "--db", "mysql://x"],
+            "storage URL 'mysql://x' has an unsupported scheme 'mysql'".into(),
+        ),
+        (
+            vec!["migrate", "--db", &unknown_param],
+            "has an unknown parameter 'cache=1'; known: durability=normal|full".into(),
+        ),
+        (
+            vec!["--poll-interval", "0", "--addr", "127.0.0.1:0"],
+            "--poll-interval must be >= 1 ms".into(),
+        ),
+        (
+            vec!["--max-concurrent", "0", "--addr", "127.0.0.1:0"],
+            "--max-concurrent must be >= 1".into(),
+        ),
+        (
+            vec!["serve", "--addr", "nonsense"],
+            "invalid value 'nonsense' for '--addr <ADDR>'".into(),
+        ),
+        (
+            vec!["--addr", &busy],
+            format!("cannot listen on {busy}"),
+        ),
+        (
+            vec!["--db", missing, "--addr", "127.0.0.1:0"],
+            format!(
+                "cannot open storage '{missing}': cannot create '{missing}': the directory '{}' does not exist",
+                dir.path().join("no/such/dir").display()
+            ),
+        ),
+        (
+            vec!["--frobnicate"],
+            "unexpected argument '--frobnicate'".into(),
+        ),
+        (
+            vec!["ui", "--port", "99999"],
+            "99999 is not in 0..=65535".into(),
+        ),
+    ];
+    for (args, words) in cases {
+        let out = bounded(&db, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code(&out), 2, "{args:?}: {err}");
+        assert!(err.contains(&words), "{args:?}: '{err}' lacks '{words}'");
+    }
+    assert!(!dir.path().join("no").exists());
+    assert!(!dir.path().join("p.db").exists());
+    drop(taken);
+
+    // A database cut short is a storage failure, not bad input: exit 1, naming the file.
+    let whole = std::fs::read(&db).unwrap();
+    let cut = dir.path().join("cut.db");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let out = reseolio(&cut, &["jobs", "list"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(
+        err.contains(&format!("'{}' is corrupt", cut.display())),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&cut).unwrap(), &whole[..whole.len() / 2]);
 }

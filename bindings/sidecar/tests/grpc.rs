@@ -1,67 +1,26 @@
 //! The sidecar over real gRPC on 127.0.0.1: the v1 calls, the two streams with their flow
 //! control, auth, health, reflection, a worker stream killed mid-job, graceful stop, bad input.
 
-use reseolio_core::{Engine, EngineConfig};
+mod support;
+
 use reseolio_proto as pb;
 use reseolio_proto::reseolio_client::ReseolioClient;
-use reseolio_sidecar::{serve, ServeConfig, Serving};
 use std::time::Duration;
+use support::{channel, client, enqueue, next_job, wait_bounded, RawCodec, Setup, Sidecar};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
-struct Sidecar {
-    serving: Option<Serving>,
-    engine: Engine,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
 async fn start(token: Option<&str>, max_concurrent: u32) -> Sidecar {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("sidecar.db").display());
-    let engine = Engine::open(
-        &db,
-        EngineConfig {
-            poll_interval: Duration::from_millis(50),
-            maintenance_interval: Duration::from_millis(100),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let serving = serve(
-        engine.clone(),
-        ServeConfig {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            token: token.map(str::to_string),
-            max_concurrent,
-            grace: Duration::from_secs(2),
-        },
-    )
+    Sidecar::start(Setup {
+        token,
+        max_concurrent,
+        grace: Duration::from_secs(2),
+        maintenance: Some(Duration::from_millis(100)),
+    })
     .await
-    .unwrap();
-    let url = format!("http://{}", serving.local_addr());
-    Sidecar {
-        serving: Some(serving),
-        engine,
-        url,
-        _dir: dir,
-    }
-}
-
-async fn client(url: &str) -> ReseolioClient<Channel> {
-    ReseolioClient::connect(url.to_string()).await.unwrap()
-}
-
-fn enqueue(name: &str, args: &str) -> pb::EnqueueRequest {
-    pb::EnqueueRequest {
-        name: name.into(),
-        args: args.as_bytes().to_vec(),
-        options: None,
-        idempotency_key: String::new(),
-    }
 }
 
 /// Opens a worker stream; returns the sender for later PollRequests and the job stream.
@@ -84,14 +43,6 @@ async fn worker_stream(
         .unwrap()
         .into_inner();
     (tx, jobs)
-}
-
-async fn next_job(jobs: &mut tonic::Streaming<pb::Job>) -> pb::Job {
-    tokio::time::timeout(Duration::from_secs(5), jobs.next())
-        .await
-        .expect("a job within 5 s")
-        .expect("stream open")
-        .expect("no error")
 }
 
 fn ack_ok(job_id: &str, value: &str) -> pb::AckRequest {
@@ -380,9 +331,7 @@ async fn a_stream_never_gets_more_jobs_than_its_concurrency() {
     let s = start(None, 100).await;
     let mut c = client(&s.url).await;
     for i in 0..5 {
-        c.enqueue_job(enqueue("f", &format!("[{i}]")))
-            .await
-            .unwrap();
+        c.enqueue_job(enqueue("f", format!("[{i}]"))).await.unwrap();
     }
     let (_w, mut jobs) = worker_stream(&mut c, &["f"], 2).await;
     let first = next_job(&mut jobs).await;
@@ -487,11 +436,7 @@ async fn a_late_ack_with_a_stale_token_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_auth_guards_every_call_but_health() {
     let s = start(Some("s3cret"), 100).await;
-    let channel = Channel::from_shared(s.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel(&s.url).await;
     let mut plain = ReseolioClient::new(channel.clone());
     let err = plain.enqueue_job(enqueue("f", "[]")).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
@@ -536,11 +481,7 @@ async fn reflection_lists_the_service() {
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
     use tonic_reflection::pb::v1::ServerReflectionRequest;
     let s = start(None, 100).await;
-    let channel = Channel::from_shared(s.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel(&s.url).await;
     let mut r = ServerReflectionClient::new(channel);
     let req = ServerReflectionRequest {
         host: String::new(),
@@ -658,7 +599,7 @@ fn the_binary_serves_the_dashboard_and_metrics_on_its_http_address() {
     rt.block_on(async {
         let mut c = client(&format!("http://{addr}")).await;
         for i in 0..3 {
-            c.enqueue_job(enqueue("mail", &format!("[{i}]")))
+            c.enqueue_job(enqueue("mail", format!("[{i}]")))
                 .await
                 .unwrap();
         }
@@ -728,75 +669,10 @@ fn a_second_signal_exits_at_once_while_jobs_are_in_flight() {
     assert_eq!(status.code(), Some(130));
 }
 
-/// Waits for a child, killing it and failing the test if it outlives `limit`.
-fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the sidecar did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Sends raw bytes as a request body, to feed the server what no generated client would.
-#[derive(Clone, Default)]
-struct RawCodec;
-
-struct RawEncoder;
-struct RawDecoder;
-
-impl tonic::codec::Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawDecoder {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Vec<u8>>, tonic::Status> {
-        let n = bytes::Buf::remaining(src);
-        Ok(Some(bytes::Buf::copy_to_bytes(src, n).to_vec()))
-    }
-}
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawEncoder;
-    type Decoder = RawDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> RawDecoder {
-        RawDecoder
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_message_is_refused_and_the_server_keeps_serving() {
     let s = start(None, 100).await;
-    let channel = Channel::from_shared(s.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel(&s.url).await;
     let mut raw = tonic::client::Grpc::new(channel.clone());
     raw.ready().await.unwrap();
     // Field 1 (name) announced as 100 bytes long, with 3 present: not a protobuf message.

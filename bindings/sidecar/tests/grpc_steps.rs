@@ -1,55 +1,37 @@
 //! The step RPCs over real gRPC: the statuses of bad and stale calls, and a suspended job's
 //! stream slot, freed by its `suspended` ack exactly once.
 
-use reseolio_core::{Engine, EngineConfig, StepStatus};
+mod support;
+
+use reseolio_core::StepStatus;
 use reseolio_proto as pb;
 use reseolio_proto::reseolio_client::ReseolioClient;
-use reseolio_sidecar::{serve, ServeConfig, Serving};
 use std::time::Duration;
+use support::{client, next_job, Setup, Sidecar};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 use tonic::transport::Channel;
 use tonic::Code;
 
-async fn start(dir: &tempfile::TempDir) -> (Serving, Engine, ReseolioClient<Channel>) {
-    let db = format!("sqlite://{}", dir.path().join("steps.db").display());
-    let engine = Engine::open(
-        &db,
-        EngineConfig {
-            poll_interval: Duration::from_millis(50),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let serving = serve(
-        engine.clone(),
-        ServeConfig {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            token: None,
-            max_concurrent: 10,
-            grace: Duration::from_secs(1),
-        },
-    )
-    .await
-    .unwrap();
-    let client = ReseolioClient::connect(format!("http://{}", serving.local_addr()))
-        .await
-        .unwrap();
-    (serving, engine, client)
+async fn start() -> (Sidecar, ReseolioClient<Channel>) {
+    let s = Sidecar::start(Setup {
+        token: None,
+        max_concurrent: 10,
+        grace: Duration::from_secs(1),
+        maintenance: None,
+    })
+    .await;
+    let c = client(&s.url).await;
+    (s, c)
 }
 
 async fn enqueue(c: &mut ReseolioClient<Channel>, name: &str) -> String {
-    c.enqueue_job(pb::EnqueueRequest {
-        name: name.into(),
-        args: b"[]".to_vec(),
-        options: None,
-        idempotency_key: String::new(),
-    })
-    .await
-    .unwrap()
-    .into_inner()
-    .job_id
+    c.enqueue_job(support::enqueue(name, "[]"))
+        .await
+        .unwrap()
+        .into_inner()
+        .job_id
 }
 
 fn suspended_ack(job_id: &str, lease_token: &str) -> pb::AckRequest {
@@ -68,18 +50,9 @@ async fn no_job_within(jobs: &mut tonic::Streaming<pb::Job>, ms: u64) {
     assert!(got.is_err(), "a job arrived on a stream with no free slot");
 }
 
-async fn next_job(jobs: &mut tonic::Streaming<pb::Job>) -> pb::Job {
-    tokio::time::timeout(Duration::from_secs(5), jobs.next())
-        .await
-        .expect("a job within 5 s")
-        .expect("stream open")
-        .expect("no error")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_ack_frees_the_streams_slot_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (serving, engine, mut c) = start(&dir).await;
+    let (mut s, mut c) = start().await;
     let a = enqueue(&mut c, "f").await;
     let (tx, rx) = mpsc::channel(4);
     tx.send(pb::PollRequest {
@@ -114,7 +87,7 @@ async fn a_suspended_ack_frees_the_streams_slot_once() {
         .unwrap()
         .into_inner();
     assert_eq!((r.suspended, r.wake_at, r.step), (true, until, None));
-    let steps = engine.steps(&a).await.unwrap();
+    let steps = s.engine.steps(&a).await.unwrap();
     assert_eq!(steps[0].status, StepStatus::Waiting);
     // Suspended but not acked: the slot is still the handler's.
     no_job_within(&mut jobs, 300).await;
@@ -137,19 +110,18 @@ async fn a_suspended_ack_frees_the_streams_slot_once() {
         .unwrap();
     enqueue(&mut c, "f").await;
     no_job_within(&mut jobs, 300).await;
-    let job_a = engine.get(&a).await.unwrap();
+    let job_a = s.engine.get(&a).await.unwrap();
     assert_eq!(
         (job_a.status, job_a.run_at, job_a.attempt),
         (reseolio_core::JobStatus::Pending, until, 0)
     );
     drop(tx);
-    serving.stop().await.unwrap();
+    s.serving.take().unwrap().stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_and_stale_step_calls_get_the_matching_status() {
-    let dir = tempfile::tempdir().unwrap();
-    let (serving, _engine, mut c) = start(&dir).await;
+    let (mut s, mut c) = start().await;
     let id = enqueue(&mut c, "f").await;
     let kind = |s: &tonic::Status| {
         s.metadata()
@@ -231,5 +203,5 @@ async fn bad_and_stale_step_calls_get_the_matching_status() {
         .unwrap()
         .into_inner();
     assert_eq!(sent.woken, 0);
-    serving.stop().await.unwrap();
+    s.serving.take().unwrap().stop().await.unwrap();
 }

@@ -21,7 +21,7 @@ pub struct WorkerOptions {
     pub names: Vec<String>,
     /// The most jobs it holds at once (claimed and not yet completed), at least 1.
     pub concurrency: u32,
-    /// Its id in attempts and jobs; a fresh UUID when `None`.
+    /// Its id in attempts and jobs, 1 to 255 bytes; a fresh UUID when `None`.
     pub worker_id: Option<String>,
 }
 
@@ -135,6 +135,15 @@ impl Worker {
         }
         for n in &options.names {
             options::validate_name(n)?;
+        }
+        if let Some(id) = &options.worker_id {
+            if id.is_empty() || id.len() > options::MAX_NAME_BYTES {
+                return Err(Error::invalid(format!(
+                    "worker_id must be 1 to {} bytes, got {}",
+                    options::MAX_NAME_BYTES,
+                    id.len()
+                )));
+            }
         }
         let (stop, stop_rx) = watch::channel(false);
         let (tx, rx) = mpsc::channel(options.concurrency as usize);

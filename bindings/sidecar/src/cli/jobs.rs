@@ -1,6 +1,6 @@
 //! `reseolio jobs list|get|retry|cancel|retry-dead`.
 
-use super::output::{json, table, time};
+use super::output::{clean, json, table, time};
 use super::{open, DbArgs, Failure};
 use clap::Subcommand;
 use reseolio_core::store::{JobListParams, JobOrder};
@@ -163,7 +163,7 @@ pub async fn run(cmd: JobsCommand) -> Result<(), Failure> {
                     ("result", field("result")),
                     ("last error", job.last_error.clone().unwrap_or("-".into())),
                 ] {
-                    println!("{label:<11} {value}");
+                    println!("{label:<11} {}", clean(&value));
                 }
                 println!();
                 let rows: Vec<Vec<String>> = attempts
@@ -208,7 +208,7 @@ pub async fn run(cmd: JobsCommand) -> Result<(), Failure> {
             if db.json {
                 json(&j!({ "function": function, "retried": n }));
             } else {
-                println!("{n} DEAD jobs of {function} retried");
+                println!("{n} DEAD jobs of {} retried", clean(&function));
             }
         }
     }

@@ -3,10 +3,35 @@
 
 use serde_json::Value;
 
-/// Prints rows under a header, each column as wide as its widest cell.
+/// Text from the database made safe for a terminal, on one line: control characters (escape
+/// sequences, carriage returns, newlines) and the bidirectional overrides are shown escaped
+/// (`\u{1b}`, `\n`), so a job name, key or error cannot recolour, retitle or rewrite the
+/// operator's terminal, nor forge lines of a table.
+pub fn clean(s: &str) -> String {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !s.chars().any(unsafe_char) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if unsafe_char(c) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Prints rows under a header, each column as wide as its widest cell (cells pass [`clean`]).
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| clean(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -20,7 +45,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
         println!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
-    for row in rows {
+    for row in &rows {
         line(row.iter().map(String::as_str).collect());
     }
 }
@@ -48,5 +73,14 @@ mod tests {
             "2000-02-29T00:00:00.123Z"
         );
         assert_eq!(super::time(None), "-");
+    }
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(super::clean("plain ünï 🚀"), "plain ünï 🚀");
+        assert_eq!(
+            super::clean("a\u{1b}[31mb\nc\rd\u{7}\u{202e}e"),
+            "a\\u{1b}[31mb\\nc\\rd\\u{7}\\u{202e}e"
+        );
     }
 }

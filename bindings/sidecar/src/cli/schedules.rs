@@ -1,6 +1,6 @@
 //! `reseolio schedules list|get|pause|resume|trigger|delete`.
 
-use super::output::{json, table, time};
+use super::output::{clean, json, table, time};
 use super::{open, DbArgs, Failure};
 use clap::Subcommand;
 use reseolio_core::schedule::ScheduleStatus;
@@ -68,7 +68,7 @@ fn print(db: &DbArgs, s: &reseolio_core::schedule::Schedule, what: &str) {
     } else {
         println!(
             "schedule {} ({}) {what}: {}, next run {}",
-            s.name,
+            clean(&s.name),
             s.id,
             s.status.as_str(),
             time(Some(s.next_run_at))

@@ -12,8 +12,8 @@ use serde_json::json as j;
 pub struct StatsArgs {
     #[command(flatten)]
     db: DbArgs,
-    /// Minutes of finished-job throughput to show.
-    #[arg(long, default_value_t = 15)]
+    /// Minutes of finished-job throughput to show (1 to 1440).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
     minutes: u32,
 }
 
@@ -23,7 +23,7 @@ pub async fn run(args: StatsArgs) -> Result<(), Failure> {
     let r = async {
         let stats = e
             .stats(StatsParams {
-                window_ms: i64::from(args.minutes.max(1)) * 60_000,
+                window_ms: i64::from(args.minutes) * 60_000,
                 bucket_ms: 60_000,
             })
             .await?;

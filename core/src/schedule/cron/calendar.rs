@@ -8,6 +8,16 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use super::CronExpr;
 
+/// The first and last years either search looks at: chrono's calendar less its first and last
+/// year, whose local times may have no instant. Both searches share them, so that a tick one
+/// finds is a tick the other finds.
+fn first_search_year() -> i32 {
+    NaiveDate::MIN.year() + 1
+}
+fn last_search_year() -> i32 {
+    NaiveDate::MAX.year() - 1
+}
+
 /// How many years a search may cover. The Gregorian calendar repeats exactly every 400 years
 /// (146,097 days, a whole number of weeks), and [`CronExpr::parse`] refuses day/month
 /// combinations that never occur, so every accepted expression matches within this window.
@@ -20,13 +30,16 @@ pub(super) fn next_match(
     from: NaiveDateTime,
     last_year: i32,
 ) -> Option<NaiveDateTime> {
-    let last_year = last_year.min(NaiveDate::MAX.year() - 1);
+    let last_year = last_year.min(last_search_year());
     let (mut y, mut mo, mut d) = (from.year(), from.month() as i32, from.day() as i32);
     let (mut h, mut mi, mut s) = (
         from.hour() as i32,
         from.minute() as i32,
         from.second() as i32,
     );
+    if y < first_search_year() {
+        (y, mo, d, h, mi, s) = (first_search_year(), 1, 1, 0, 0, 0);
+    }
     loop {
         if y > last_year {
             return None;
@@ -81,13 +94,16 @@ pub(super) fn prev_match(
     from: NaiveDateTime,
     first_year: i32,
 ) -> Option<NaiveDateTime> {
-    let first_year = first_year.max(NaiveDate::MIN.year() + 1);
+    let first_year = first_year.max(first_search_year());
     let (mut y, mut mo, mut d) = (from.year(), from.month() as i32, from.day() as i32);
     let (mut h, mut mi, mut s) = (
         from.hour() as i32,
         from.minute() as i32,
         from.second() as i32,
     );
+    if y > last_search_year() {
+        (y, mo, d, h, mi, s) = (last_search_year(), 12, 31, 23, 59, 59);
+    }
     loop {
         if y < first_year {
             return None;
@@ -207,6 +223,28 @@ mod tests {
             from,
             from.year() - SEARCH_YEARS,
         )
+    }
+
+    /// Found by the `cron` fuzz target: the backward search found ticks in chrono's last year,
+    /// which the forward search never looks at, so `latest_tick_at_or_before` answered an
+    /// instant `next_tick` denies is a tick. Both now search the same years.
+    #[test]
+    fn both_searches_skip_the_first_and_last_years_of_the_calendar() {
+        let yearly = CronExpr::parse("@yearly").unwrap();
+        let last = NaiveDate::MAX.year();
+        let end_of_last = NaiveDate::MAX.and_hms_opt(23, 59, 59).unwrap();
+        assert_eq!(
+            prev_match(&yearly, end_of_last, last - SEARCH_YEARS),
+            Some(at(last - 1, 1, 1, 0, 0, 0).unwrap())
+        );
+        assert_eq!(next_match(&yearly, end_of_last, last + 1), None);
+        let first = NaiveDate::MIN.year();
+        let start_of_first = NaiveDate::MIN.and_hms_opt(0, 0, 0).unwrap();
+        assert_eq!(
+            next_match(&yearly, start_of_first, first + SEARCH_YEARS),
+            Some(at(first + 1, 1, 1, 0, 0, 0).unwrap())
+        );
+        assert_eq!(prev_match(&yearly, start_of_first, first - 1), None);
     }
 
     #[test]

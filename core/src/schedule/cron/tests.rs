@@ -438,3 +438,22 @@ fn latest_tick_in_utc() {
     );
     assert_eq!(next_tick(&leap, Tz::UTC, i64::MAX), None);
 }
+
+/// The `cron` fuzz target's first find (kept in fuzz/regressions/cron): near the end of chrono's
+/// calendar, the latest tick must be one `next_tick` gives too.
+#[test]
+fn the_latest_tick_near_the_end_of_the_calendar_is_a_tick() {
+    let yearly = CronExpr::parse("@yearly").unwrap();
+    let at = 8_210_266_876_799_000; // +262142-12-31T23:59:59Z, chrono's last day
+    let window = 3 * 366 * 24 * 3600 * 1000;
+    let latest = latest_tick_at_or_before(&yearly, Tz::UTC, at - window, at).unwrap();
+    let year_262141 = chrono::NaiveDate::from_ymd_opt(262_141, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis();
+    assert_eq!(latest, year_262141, "chrono's last year is not searched");
+    assert_eq!(next_tick(&yearly, Tz::UTC, latest - 1), Some(latest));
+    assert_eq!(next_tick(&yearly, Tz::UTC, latest), None);
+}

@@ -106,10 +106,11 @@ pub fn latest_tick_at_or_before(
     }
 }
 
-/// The wall-clock time in `tz` at Unix second `secs`.
+/// The wall-clock time in `tz` at Unix second `secs`; `None` when it falls outside chrono's
+/// calendar (an instant near either end in a zone whose offset pushes it past the end).
 fn local_time(tz: Tz, secs: i64) -> Option<NaiveDateTime> {
     let utc = DateTime::from_timestamp(secs, 0)?.naive_utc();
-    Some(tz.from_utc_datetime(&utc).naive_local())
+    utc.checked_add_offset(tz.offset_from_utc_datetime(&utc).fix())
 }
 
 /// The UTC offset of `tz` at Unix second `secs`, in seconds.

@@ -4,7 +4,7 @@
 //! What the batch does not apply (a stale token, a duplicate in the same batch) goes back to its
 //! caller as None, for the one-by-one path that says why.
 
-use super::error::map_pg;
+use super::error::pool_error;
 use super::jobs::{job_from_row, JOB_COLUMNS};
 use crate::error::{Error, Result};
 use crate::job::{AttemptOutcome, JobStatus, StepKind};
@@ -134,8 +134,11 @@ async fn write(
     .bind(channel)
     .bind(StepKind::Child.as_str())
     .fetch_all(pool)
-    .await
-    .map_err(map_pg)?;
+    .await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return Err(pool_error(pool, e).await),
+    };
     let mut applied = HashMap::with_capacity(rows.len());
     for row in &rows {
         let job = job_from_row(row)?;

@@ -1,10 +1,14 @@
 //! sqlx errors as engine errors.
 
 use crate::error::{Error, ErrorKind};
+use sqlx::{Connection, PgConnection, PgPool};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Maps a PostgreSQL failure to the engine's kinds: a server that cannot be reached, a pool that
 /// stayed busy, a restart or a serialization conflict are Unavailable (the call may be retried);
-/// a refused login or a missing database are InvalidArgument (the URL is wrong); everything else
+/// a refused login or a missing database are InvalidArgument (the URL is wrong), and so is text
+/// PostgreSQL cannot store (a NUL byte); everything else
 /// is Internal with PostgreSQL's own words.
 pub(crate) fn map_pg(e: sqlx::Error) -> Error {
     match &e {
@@ -27,6 +31,11 @@ pub(crate) fn map_pg(e: sqlx::Error) -> Error {
                 "28000" | "28P01" => Error::invalid(format!("PostgreSQL refused the login: {db}")),
                 // invalid_catalog_name: the database does not exist
                 "3D000" => Error::invalid(format!("PostgreSQL: {db}")),
+                // character_not_in_repertoire, untranslatable_character: text the caller gave
+                // that PostgreSQL cannot store (a NUL byte, which SQLite keeps).
+                "22021" | "22P05" => Error::invalid(format!(
+                    "PostgreSQL cannot store this text (a NUL byte?): {db}"
+                )),
                 // serialization_failure, deadlock_detected, admin/crash shutdown, cannot connect now,
                 // too many connections
                 "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300" => Error::new(
@@ -37,5 +46,60 @@ pub(crate) fn map_pg(e: sqlx::Error) -> Error {
             }
         }
         _ => Error::internal(format!("PostgreSQL: {e}")),
+    }
+}
+
+/// How long [`pool_error`] waits for its probe connection.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Maps a failure to get a connection from `pool`. The pool reports only that none became free
+/// within its acquire timeout (it retries a refused connection until then): one direct
+/// connection attempt tells the caller why, whether the server refuses connections or does not
+/// answer, or answers while every pooled connection stayed busy. Other errors as [`map_pg`].
+pub(crate) async fn pool_error(pool: &PgPool, e: sqlx::Error) -> Error {
+    if !matches!(e, sqlx::Error::PoolTimedOut) {
+        return map_pg(e);
+    }
+    let waited = pool.options().get_acquire_timeout();
+    // One probe at a time in the process: when the pool is exhausted under load every waiting
+    // call times out together, and a probe each would add that many connections to a server
+    // that may already be at its limit. The calls that find a probe running get the bare fact.
+    static PROBING: AtomicBool = AtomicBool::new(false);
+    if PROBING.swap(true, Ordering::AcqRel) {
+        return Error::new(
+            ErrorKind::Unavailable,
+            format!("no PostgreSQL connection became free within {waited:?}"),
+        );
+    }
+    let _probing = ClearOnDrop(&PROBING);
+    let options = pool.connect_options();
+    let cause = match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(&options))
+        .await
+    {
+        Ok(Ok(c)) => {
+            let _ = c.close().await;
+            return Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "no PostgreSQL connection became free within {waited:?}: the server answers, and all {} pooled connections stayed busy (the storage URL's max_connections sets how many)",
+                    pool.options().get_max_connections()
+                ),
+            );
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("the server did not answer within {PROBE_TIMEOUT:?}"),
+    };
+    Error::new(
+        ErrorKind::Unavailable,
+        format!("PostgreSQL cannot be reached: {cause} (no connection within {waited:?})"),
+    )
+}
+
+/// Clears the probe flag however the probe ends (including a dropped future).
+struct ClearOnDrop(&'static AtomicBool);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }

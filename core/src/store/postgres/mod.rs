@@ -17,7 +17,7 @@ use crate::job::{Attempt, ClaimedJob, Job, Outcome, Step, StepWaitOutcome};
 use crate::schedule::Schedule;
 use crate::store::*;
 use async_trait::async_trait;
-use error::map_pg;
+use error::{map_pg, pool_error};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use std::str::FromStr;
@@ -45,7 +45,8 @@ pub struct PostgresConfig {
 impl PostgresConfig {
     /// Parses `postgres://...` or `postgresql://...`. Reseolio's own query parameters are taken
     /// out: `schema=NAME` (default `reseolio`; a plain identifier) and `max_connections=N`;
-    /// the rest is the server's business.
+    /// the rest go to the driver, which knows the ones in `DRIVER_PARAMETERS` (`sslmode`,
+    /// `application_name`, ...). Any other parameter is refused, since the driver would ignore it.
     ///
     /// Errors: InvalidArgument naming what is wrong.
     pub fn parse(url: &str) -> Result<PostgresConfig> {
@@ -82,7 +83,16 @@ impl PostgresConfig {
                         ))
                     })?
                 }
-                _ => rest.push(pair),
+                k if DRIVER_PARAMETERS.contains(&k) || k.starts_with("options[") => {
+                    rest.push(pair)
+                }
+                // The driver would ignore it: a misspelt `schema` would silently use another.
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "storage URL parameter '{k}' is unknown; known: schema, max_connections, {}",
+                        DRIVER_PARAMETERS.join(", ")
+                    )))
+                }
             }
         }
         if !rest.is_empty() {
@@ -111,6 +121,28 @@ impl PostgresConfig {
         Ok(config)
     }
 }
+
+/// The query parameters the PostgreSQL driver (sqlx) takes; it ignores any other.
+const DRIVER_PARAMETERS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
 
 /// The URL with its password replaced, for messages.
 fn redact(url: &str) -> String {
@@ -210,6 +242,14 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// A pooled connection; when none comes, the error says why (see [`pool_error`]).
+    async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+        match self.pool.acquire().await {
+            Ok(c) => Ok(c),
+            Err(e) => Err(pool_error(&self.pool, e).await),
+        }
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::shut_down("the PostgreSQL store was closed"));
@@ -222,7 +262,10 @@ impl PostgresStore {
 macro_rules! in_tx {
     ($self:ident, |$tx:ident| $body:expr) => {{
         $self.check_open()?;
-        let mut $tx = $self.pool.begin().await.map_err(map_pg)?;
+        let mut $tx = match $self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(e) => return Err(pool_error(&$self.pool, e).await),
+        };
         let r = $body;
         match r {
             Ok(v) => {
@@ -240,14 +283,14 @@ impl Store for PostgresStore {
     async fn job_insert(&self, p: JobInsertParams) -> Result<JobInsertResult> {
         if p.claim.is_none() {
             self.check_open()?;
-            let mut c = self.pool.acquire().await.map_err(map_pg)?;
+            let mut c = self.acquire().await?;
             return jobs::job_insert_unclaimed(&mut c, &self.channel, &p).await;
         }
         in_tx!(self, |tx| jobs::job_insert(&mut tx, &self.channel, p).await)
     }
     async fn job_get(&self, p: JobGetParams) -> Result<Job> {
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         jobs::job_get(&mut c, &p.id).await
     }
     async fn job_list(&self, p: JobListParams) -> Result<JobListResult> {
@@ -258,7 +301,7 @@ impl Store for PostgresStore {
             )));
         }
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         jobs::job_list(&mut c, p).await
     }
     async fn job_claim_available(&self, p: JobClaimParams) -> Result<Vec<ClaimedJob>> {
@@ -267,7 +310,7 @@ impl Store for PostgresStore {
         }
         // A single statement, atomic on its own: no transaction around it.
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         jobs::job_claim_available(&mut c, p).await
     }
     async fn job_complete(&self, p: JobCompleteParams) -> Result<JobCompleteResult> {
@@ -303,12 +346,12 @@ impl Store for PostgresStore {
     async fn job_stats(&self, p: JobStatsParams) -> Result<JobStats> {
         rules::check_stats(&p)?;
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         jobs::job_stats(&mut c, p).await
     }
     async fn attempt_list(&self, p: AttemptListParams) -> Result<Vec<Attempt>> {
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         jobs::attempt_list(&mut c, p).await
     }
     async fn node_heartbeat(&self, p: NodeHeartbeatParams) -> Result<()> {
@@ -316,7 +359,7 @@ impl Store for PostgresStore {
     }
     async fn node_list(&self) -> Result<Vec<Node>> {
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         jobs::node_list(&mut c).await
     }
     async fn node_delete(&self, p: NodeDeleteParams) -> Result<()> {
@@ -327,7 +370,7 @@ impl Store for PostgresStore {
     }
     async fn leader_get(&self) -> Result<Option<Leader>> {
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         jobs::leader_get(&mut c).await
     }
     async fn leader_resign(&self, node_id: &str) -> Result<()> {
@@ -338,13 +381,13 @@ impl Store for PostgresStore {
     }
     async fn schedule_get(&self, p: ScheduleGetParams) -> Result<Schedule> {
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         schedules::schedule_get(&mut c, p).await
     }
     async fn schedule_list(&self, p: ScheduleListParams) -> Result<ScheduleListResult> {
         rules::check_list_limit(p.limit)?;
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         schedules::schedule_list(&mut c, p).await
     }
     async fn schedule_update(&self, p: ScheduleUpdateParams) -> Result<Schedule> {
@@ -355,12 +398,12 @@ impl Store for PostgresStore {
     }
     async fn schedule_due(&self, p: ScheduleDueParams) -> Result<Vec<Schedule>> {
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         schedules::schedule_due(&mut c, p).await
     }
     async fn schedule_next_due(&self) -> Result<Option<i64>> {
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         schedules::schedule_next_due(&mut c).await
     }
     async fn schedule_fire(&self, p: ScheduleFireParams) -> Result<ScheduleFireResult> {
@@ -373,7 +416,7 @@ impl Store for PostgresStore {
     }
     async fn step_list(&self, p: StepListParams) -> Result<Vec<Step>> {
         self.check_open()?;
-        let mut c = self.pool.acquire().await.map_err(map_pg)?;
+        let mut c = self.acquire().await?;
         steps::step_list(&mut c, p).await
     }
     async fn step_record(&self, p: StepRecordParams) -> Result<Step> {
@@ -448,6 +491,15 @@ mod tests {
             ("postgres://h/db?schema=Bad-Name", "schema"),
             ("postgres://h/db?schema=", "schema"),
             ("postgres://h/db?max_connections=0", "max_connections"),
+            ("postgres://h/db?max_connections=ten", "got 'ten'"),
+            (
+                "postgres://u:secret@h/db?shema=jobs",
+                "storage URL parameter 'shema' is unknown; known: schema, max_connections, sslmode",
+            ),
+            (
+                "postgres://h/db?connect_timeout=5",
+                "'connect_timeout' is unknown",
+            ),
             ("postgres://u:secret@h:notaport/db", "cannot be parsed"),
         ] {
             let e = PostgresConfig::parse(url).unwrap_err();

@@ -13,7 +13,15 @@ pub(crate) fn map_sqlite(e: rusqlite::Error) -> Error {
                 "the SQLite database is locked by another connection beyond the busy timeout: {e}"
             ),
         ),
-        Some(ErrorCode::DiskFull) => Error::internal(format!("the disk is full: {e}")),
+        Some(ErrorCode::DiskFull) => Error::internal(format!(
+            "the disk is full: {e}; nothing was written, and the call may be retried once there is space"
+        )),
+        Some(ErrorCode::DatabaseCorrupt) => Error::internal(format!(
+            "the SQLite database file is corrupt: {e}; restore it from a backup"
+        )),
+        Some(ErrorCode::SystemIoFailure) => {
+            Error::internal(format!("an I/O error on the SQLite database file: {e}"))
+        }
         Some(ErrorCode::ReadOnly) => {
             Error::internal(format!("the SQLite database is read-only: {e}"))
         }

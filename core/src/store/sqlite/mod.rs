@@ -105,11 +105,65 @@ fn open_error(path: &Path, e: rusqlite::Error) -> Error {
         Some(ReadOnly) => Error::invalid(format!(
             "'{p}' is read-only: reseolio needs to write to the database file and its directory"
         )),
-        Some(CannotOpen) => Error::invalid(format!(
-            "cannot open or create '{p}': check that the directory exists and is writable ({e})"
+        Some(CannotOpen) => cannot_open(path, &e),
+        Some(DatabaseCorrupt) => Error::internal(format!(
+            "'{p}' is corrupt (truncated or overwritten: {e}); it was left as it is: restore it from a backup"
         )),
         _ => Error::internal(format!("opening '{p}': {e}")),
     }
+}
+
+/// Why SQLite could not open or create `path`, in the operating system's words (SQLite only
+/// says "unable to open database file"): the file cannot be opened, is a directory, or cannot
+/// be created in its directory.
+fn cannot_open(path: &Path, e: &rusqlite::Error) -> Error {
+    let p = path.display();
+    let why = match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Error::invalid(format!("cannot open '{p}': it is a directory"))
+        }
+        Ok(_) => match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+        {
+            Err(io) => return Error::invalid(format!("cannot open '{p}': {io}")),
+            Ok(_) => e.to_string(),
+        },
+        Err(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            if !dir.is_dir() {
+                return Error::invalid(format!(
+                    "cannot create '{p}': the directory '{}' does not exist",
+                    dir.display()
+                ));
+            }
+            // Try what SQLite tried, to learn why it failed; a file made here is removed again.
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
+                Err(io) => {
+                    return Error::invalid(format!(
+                        "cannot create '{p}' in '{}': {io}",
+                        dir.display()
+                    ))
+                }
+                Ok(_) => {
+                    let _ = std::fs::remove_file(path);
+                    e.to_string()
+                }
+            }
+        }
+        Err(io) => return Error::invalid(format!("cannot open '{p}': {io}")),
+    };
+    Error::invalid(format!(
+        "cannot open or create '{p}': check that the directory exists and is writable ({why})"
+    ))
 }
 
 impl SqliteStore {
@@ -134,6 +188,10 @@ impl SqliteStore {
             return Err(match (&config.path, e.kind()) {
                 (Some(p), crate::ErrorKind::Internal) if e.message().contains("read-only") => {
                     Error::invalid(format!("'{}' is read-only: {}", p.display(), e.message()))
+                }
+                // Name the file a storage failure at open is about (corrupt, I/O error).
+                (Some(p), crate::ErrorKind::Internal) => {
+                    Error::internal(format!("opening '{}': {}", p.display(), e.message()))
                 }
                 _ => e,
             });

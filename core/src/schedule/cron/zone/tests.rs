@@ -353,3 +353,29 @@ fn matches_brute_force_around_transitions() {
         }
     }
 }
+
+/// Found by the `cron` fuzz target (kept in fuzz/regressions/cron): an instant on chrono's last
+/// day, in a zone east of UTC, has a local time past the end of the calendar; reading it panicked
+/// in chrono (`naive_local`). There is no tick after it, and the ticks before it are found.
+#[test]
+fn instants_whose_local_time_is_past_the_calendar_have_no_local_time() {
+    let yearly = CronExpr::parse("@yearly").unwrap();
+    let last_second = 8_210_266_876_799; // +262142-12-31T23:59:59Z
+    let tokyo = chrono_tz::Tz::Asia__Tokyo;
+    assert_eq!(local_time(tokyo, last_second), None);
+    assert_eq!(next_tick(&yearly, tokyo, last_second * 1000), None);
+    let window = 3 * 366 * 24 * 3600 * 1000;
+    let latest = latest_tick_at_or_before(
+        &yearly,
+        tokyo,
+        last_second * 1000 - window,
+        last_second * 1000,
+    );
+    assert_eq!(
+        latest, None,
+        "the local time to search back from is unknown"
+    );
+    let before = (last_second - 24 * 3600) * 1000;
+    let latest = latest_tick_at_or_before(&yearly, tokyo, before - window, before).unwrap();
+    assert_eq!(next_tick(&yearly, tokyo, latest - 1), Some(latest));
+}

@@ -2,8 +2,9 @@
 
 use crate::error::{Error, ErrorKind};
 use sqlx::{Connection, PgConnection, PgPool};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Maps a PostgreSQL failure to the engine's kinds: a server that cannot be reached, a pool that
 /// stayed busy, a restart or a serialization conflict are Unavailable (the call may be retried);
@@ -52,54 +53,71 @@ pub(crate) fn map_pg(e: sqlx::Error) -> Error {
 /// How long [`pool_error`] waits for its probe connection.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a probe's answer stands for the calls that time out after it.
+const PROBE_FRESH: Duration = Duration::from_secs(1);
+
+/// What a probe found: the server answered, or why it could not be reached.
+type ProbeAnswer = std::result::Result<(), String>;
+
+/// The last probe's answer per server (host, port, database), with when it was taken.
+type ProbeCache = tokio::sync::Mutex<HashMap<String, (Instant, ProbeAnswer)>>;
+
 /// Maps a failure to get a connection from `pool`. The pool reports only that none became free
 /// within its acquire timeout (it retries a refused connection until then): one direct
 /// connection attempt tells the caller why, whether the server refuses connections or does not
 /// answer, or answers while every pooled connection stayed busy. Other errors as [`map_pg`].
+///
+/// When a pool is exhausted under load, every waiting call times out together; a probe each
+/// would add that many connections to a server that may be at its limit. So probes to one
+/// server run one at a time, and an answer younger than [`PROBE_FRESH`] is reused: the calls
+/// that queue behind a probe get its answer without connecting again.
 pub(crate) async fn pool_error(pool: &PgPool, e: sqlx::Error) -> Error {
     if !matches!(e, sqlx::Error::PoolTimedOut) {
         return map_pg(e);
     }
+    static PROBES: OnceLock<ProbeCache> = OnceLock::new();
     let waited = pool.options().get_acquire_timeout();
-    // One probe at a time in the process: when the pool is exhausted under load every waiting
-    // call times out together, and a probe each would add that many connections to a server
-    // that may already be at its limit. The calls that find a probe running get the bare fact.
-    static PROBING: AtomicBool = AtomicBool::new(false);
-    if PROBING.swap(true, Ordering::AcqRel) {
-        return Error::new(
-            ErrorKind::Unavailable,
-            format!("no PostgreSQL connection became free within {waited:?}"),
-        );
-    }
-    let _probing = ClearOnDrop(&PROBING);
     let options = pool.connect_options();
-    let cause = match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(&options))
-        .await
-    {
-        Ok(Ok(c)) => {
-            let _ = c.close().await;
-            return Error::new(
-                ErrorKind::Unavailable,
-                format!(
-                    "no PostgreSQL connection became free within {waited:?}: the server answers, and all {} pooled connections stayed busy (the storage URL's max_connections sets how many)",
-                    pool.options().get_max_connections()
-                ),
-            );
+    let server = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    );
+    let answer = {
+        let mut probes = PROBES.get_or_init(Default::default).lock().await;
+        match probes.get(&server) {
+            Some((at, answer)) if at.elapsed() < PROBE_FRESH => answer.clone(),
+            _ => {
+                let answer =
+                    match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(&options))
+                        .await
+                    {
+                        Ok(Ok(c)) => {
+                            let _ = c.close().await;
+                            Ok(())
+                        }
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(format!(
+                            "the server did not answer within {PROBE_TIMEOUT:?}"
+                        )),
+                    };
+                probes.insert(server, (Instant::now(), answer.clone()));
+                answer
+            }
         }
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => format!("the server did not answer within {PROBE_TIMEOUT:?}"),
     };
-    Error::new(
-        ErrorKind::Unavailable,
-        format!("PostgreSQL cannot be reached: {cause} (no connection within {waited:?})"),
-    )
-}
-
-/// Clears the probe flag however the probe ends (including a dropped future).
-struct ClearOnDrop(&'static AtomicBool);
-
-impl Drop for ClearOnDrop {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+    match answer {
+        Ok(()) => Error::new(
+            ErrorKind::Unavailable,
+            format!(
+                "no PostgreSQL connection became free within {waited:?}: the server answers, and all {} pooled connections stayed busy (the storage URL's max_connections sets how many)",
+                pool.options().get_max_connections()
+            ),
+        ),
+        Err(cause) => Error::new(
+            ErrorKind::Unavailable,
+            format!("PostgreSQL cannot be reached: {cause} (no connection within {waited:?})"),
+        ),
     }
 }

@@ -125,11 +125,13 @@ pub extern "C" fn reseolio_error_code(err: *const reseolio_error) -> reseolio_st
     })
 }
 
+/// What [`reseolio_error_message`] answers for a pointer that is not a live error.
+const NOT_AN_ERROR: &std::ffi::CStr = c"not a live reseolio_error (NULL, or already freed)";
+
 /// The error's message, UTF-8, owned by the error: valid until [`reseolio_error_free`]. A static
 /// placeholder for NULL or a pointer that is not a live error. Never blocks.
 #[no_mangle]
 pub extern "C" fn reseolio_error_message(err: *const reseolio_error) -> *const c_char {
-    const NOT_AN_ERROR: &std::ffi::CStr = c"not a live reseolio_error (NULL, or already freed)";
     crate::boundary::quiet(NOT_AN_ERROR.as_ptr(), || {
         if !LIVE_ERRORS.contains(err as usize) {
             return NOT_AN_ERROR.as_ptr();

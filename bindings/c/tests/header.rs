@@ -41,22 +41,7 @@ fn every_exported_function_is_declared_in_the_header() {
     // skips an item it cannot express, silently).
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let header = std::fs::read_to_string(dir.join("include/reseolio.h")).unwrap();
-    let mut exported = Vec::new();
-    for entry in std::fs::read_dir(dir.join("src")).unwrap() {
-        let src = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        let mut lines = src.lines().peekable();
-        while let Some(line) = lines.next() {
-            if line.trim() == "#[no_mangle]" {
-                let sig = lines.next().unwrap_or_default();
-                let name = sig
-                    .split("fn ")
-                    .nth(1)
-                    .and_then(|s| s.split('(').next())
-                    .unwrap_or_else(|| panic!("no function after #[no_mangle]: {sig}"));
-                exported.push(name.to_string());
-            }
-        }
-    }
+    let exported: Vec<String> = exported_functions().into_iter().map(|(n, _)| n).collect();
     assert!(exported.len() >= 20, "found only {exported:?}");
     for name in &exported {
         assert!(
@@ -64,4 +49,56 @@ fn every_exported_function_is_declared_in_the_header() {
             "{name} is exported but not declared in reseolio.h"
         );
     }
+}
+
+#[test]
+fn every_exported_function_runs_behind_the_panic_boundary() {
+    // A panic unwinding out of an `extern "C"` function aborts the host. Each exported body must
+    // start in `boundary::call` or `boundary::quiet` (directly or through the two helpers that
+    // do), except the few that only return constants.
+    const WRAPPERS: [&str; 4] = ["call(", "crate::boundary::quiet(", "job_call(", "complete("];
+    const CONSTANT: [&str; 4] = [
+        "reseolio_version",
+        "reseolio_status_name",
+        "reseolio_connect_options_default",
+        "reseolio_enqueue_options_default",
+    ];
+    for (name, first) in exported_functions() {
+        if CONSTANT.contains(&name.as_str()) {
+            continue;
+        }
+        assert!(
+            WRAPPERS.iter().any(|w| first.starts_with(w)),
+            "{name} does not start behind the boundary: its body begins with `{first}`"
+        );
+    }
+}
+
+/// Every `#[no_mangle]` function in src/, with the first line of its body.
+fn exported_functions() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut exported = Vec::new();
+    for entry in std::fs::read_dir(dir.join("src")).unwrap() {
+        let src = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut lines = src.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() != "#[no_mangle]" {
+                continue;
+            }
+            let sig = lines.next().unwrap_or_default();
+            let name = sig
+                .split("fn ")
+                .nth(1)
+                .and_then(|s| s.split('(').next())
+                .unwrap_or_else(|| panic!("no function after #[no_mangle]: {sig}"));
+            // The body starts after the line that ends the signature with `{`.
+            let mut line = sig;
+            while !line.trim_end().ends_with('{') {
+                line = lines.next().unwrap_or_else(|| panic!("{name} has no body"));
+            }
+            let first = lines.next().unwrap_or_default().trim().to_string();
+            exported.push((name.to_string(), first));
+        }
+    }
+    exported
 }

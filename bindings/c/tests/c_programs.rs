@@ -291,3 +291,29 @@ fn the_cpp_binding_example_runs_and_is_clean_under_valgrind() {
         check(&run(VALGRIND, &exe, dir.path(), &[]));
     }
 }
+
+#[test]
+fn the_shared_library_exports_only_the_functions_of_the_header() {
+    // Rust's own symbols, and those of every crate inside, stay hidden: a C program linking
+    // libreseolio.so next to another Rust library cannot pick up the wrong one.
+    let so = library("so");
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&so)
+        .output()
+        .expect("run nm (binutils)");
+    assert!(out.status.success(), "{}", text(&out));
+    let header = std::fs::read_to_string(crate_dir().join("include/reseolio.h")).unwrap();
+    let functions: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("T"))
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+        .collect();
+    assert!(functions.len() >= 20, "{functions:?}");
+    for f in &functions {
+        assert!(
+            f.starts_with("reseolio_") && header.contains(&format!("{f}(")),
+            "libreseolio.so exports {f}, which reseolio.h does not declare"
+        );
+    }
+}

@@ -162,6 +162,10 @@ typedef struct reseolio_error reseolio_error;
  */
 typedef struct reseolio_connect_options {
   /**
+   * `sizeof(reseolio_connect_options)`, set by [`reseolio_connect_options_default`].
+   */
+  uint32_t size;
+  /**
    * Embedded: how often idle workers and waiters look for other processes' writes, in ms (at
    * least 1; default 100).
    */
@@ -196,6 +200,10 @@ typedef struct reseolio_client {
  * Options of `reseolio_enqueue`. Initialise with [`reseolio_enqueue_options_default`].
  */
 typedef struct reseolio_enqueue_options {
+  /**
+   * `sizeof(reseolio_enqueue_options)`, set by [`reseolio_enqueue_options_default`].
+   */
+  uint32_t size;
   /**
    * Attempts before the job is DEAD, at least 1 (default 3).
    */

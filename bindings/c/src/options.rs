@@ -1,8 +1,13 @@
 //! The option structs of `reseolio_connect` and `reseolio_enqueue`, and their defaults.
 //!
 //! Start from `reseolio_*_options_default()` and set the fields you need: a field left at
-//! `RESEOLIO_UNSET` (or NaN, or NULL) keeps the engine's default. Fields are only ever added at
-//! the end, so a program built against an older header keeps working with its defaults.
+//! `RESEOLIO_UNSET` (or NaN, or NULL) keeps the engine's default.
+//!
+//! Each struct starts with its own size, as the caller's compiler laid it out (the `_default()`
+//! functions set it). Fields are only ever added at the end, so a later library can tell an
+//! older program's struct by its size and read only what it holds; a struct of a size this
+//! library does not know (zeroed, never initialised, or from a newer header) is refused by name
+//! instead of being read past its end.
 
 use crate::boundary::{read_opt_str, read_str};
 use crate::error::Fail;
@@ -26,6 +31,8 @@ pub const RESEOLIO_BACKOFF_EXPONENTIAL: i32 = 3;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct reseolio_connect_options {
+    /// `sizeof(reseolio_connect_options)`, set by [`reseolio_connect_options_default`].
+    pub size: u32,
     /// Embedded: how often idle workers and waiters look for other processes' writes, in ms (at
     /// least 1; default 100).
     pub poll_interval_ms: i64,
@@ -42,6 +49,8 @@ pub struct reseolio_connect_options {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct reseolio_enqueue_options {
+    /// `sizeof(reseolio_enqueue_options)`, set by [`reseolio_enqueue_options_default`].
+    pub size: u32,
     /// Attempts before the job is DEAD, at least 1 (default 3).
     pub max_attempts: i64,
     /// One of `RESEOLIO_BACKOFF_*`.
@@ -69,6 +78,7 @@ pub struct reseolio_enqueue_options {
 #[no_mangle]
 pub extern "C" fn reseolio_connect_options_default() -> reseolio_connect_options {
     reseolio_connect_options {
+        size: std::mem::size_of::<reseolio_connect_options>() as u32,
         poll_interval_ms: RESEOLIO_UNSET,
         max_payload_bytes: RESEOLIO_UNSET,
         retention_secs: RESEOLIO_UNSET,
@@ -80,6 +90,7 @@ pub extern "C" fn reseolio_connect_options_default() -> reseolio_connect_options
 #[no_mangle]
 pub extern "C" fn reseolio_enqueue_options_default() -> reseolio_enqueue_options {
     reseolio_enqueue_options {
+        size: std::mem::size_of::<reseolio_enqueue_options>() as u32,
         max_attempts: RESEOLIO_UNSET,
         backoff: RESEOLIO_BACKOFF_DEFAULT,
         initial_delay_ms: RESEOLIO_UNSET,
@@ -91,6 +102,24 @@ pub extern "C" fn reseolio_enqueue_options_default() -> reseolio_enqueue_options
         priority: 0,
         idempotency_key: std::ptr::null(),
     }
+}
+
+/// Reads an options struct whose first field is its size. This is the first version of the
+/// structs, so the one size known is the current one. Errors: InvalidArgument naming the struct
+/// for any other size.
+fn read_sized<T: Copy>(ptr: *const T, name: &str) -> Result<T, Fail> {
+    // SAFETY: every options struct starts with its u32 size, and the caller promises a readable
+    // struct; the size is read first so that a short struct is never read in full.
+    let size = unsafe { ptr.cast::<u32>().read() } as usize;
+    let known = std::mem::size_of::<T>();
+    if size != known {
+        return Err(Fail::invalid(format!(
+            "options.size is {size}, not sizeof({name}) = {known}: initialise the options with \
+             {name}_default(), and compile against the reseolio.h of the library you load"
+        )));
+    }
+    // SAFETY: as above, and the struct has the size of T.
+    Ok(unsafe { *ptr })
 }
 
 fn set(v: i64) -> Option<i64> {
@@ -114,8 +143,7 @@ pub(crate) fn connect_options(
     if ptr.is_null() {
         return Ok(ConnectOptions::default());
     }
-    // SAFETY: the caller promises a readable struct for the length of the call.
-    let o = unsafe { *ptr };
+    let o = read_sized(ptr, "reseolio_connect_options")?;
     Ok(ConnectOptions {
         poll_interval_ms: unsigned(o.poll_interval_ms, "poll_interval_ms")?,
         max_payload_bytes: unsigned(o.max_payload_bytes, "max_payload_bytes")?
@@ -133,8 +161,7 @@ pub(crate) fn enqueue_options(
     if ptr.is_null() {
         return Ok(EnqueueOptions::default());
     }
-    // SAFETY: as in connect_options.
-    let o = unsafe { *ptr };
+    let o = read_sized(ptr, "reseolio_enqueue_options")?;
     let backoff = match o.backoff {
         RESEOLIO_BACKOFF_DEFAULT => None,
         RESEOLIO_BACKOFF_FIXED => Some(Backoff::Fixed),

@@ -86,6 +86,15 @@ int main(int argc, char **argv) {
   opts.backoff = 99;
   EXPECT("unknown backoff", reseolio_enqueue(client, "job", NULL, 0, &opts, &enqueued, &err),
          RESEOLIO_INVALID_ARGUMENT, "got 99");
+  reseolio_enqueue_options zeroed;
+  memset(&zeroed, 0, sizeof zeroed);
+  EXPECT("options never initialised", reseolio_enqueue(client, "job", NULL, 0, &zeroed, &enqueued, &err),
+         RESEOLIO_INVALID_ARGUMENT, "options.size is 0, not sizeof(reseolio_enqueue_options)");
+  copts = reseolio_connect_options_default();
+  copts.size = 8;
+  reseolio_client spare;
+  EXPECT("options of another size", reseolio_connect(argv[1], &copts, &spare, &err),
+         RESEOLIO_INVALID_ARGUMENT, "options.size is 8, not sizeof(reseolio_connect_options)");
   opts = reseolio_enqueue_options_default();
   opts.max_attempts = 0;
   EXPECT("zero max_attempts", reseolio_enqueue(client, "job", NULL, 0, &opts, &enqueued, &err),

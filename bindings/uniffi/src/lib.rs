@@ -471,7 +471,7 @@ impl Client {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Worker and Task
+// Worker and ClaimedTask
 // ---------------------------------------------------------------------------------------------
 
 /// A worker: claims jobs for the names it was started with. Thread-safe; every method blocks
@@ -488,7 +488,7 @@ impl Worker {
     ///
     /// Errors: ShutDown after `Worker.shutdown` (or when a sidecar ended the stream).
     #[uniffi::method(default(timeout_ms = None))]
-    pub fn poll(&self, timeout_ms: Option<u64>) -> Result<Option<Arc<Task>>> {
+    pub fn poll(&self, timeout_ms: Option<u64>) -> Result<Option<Arc<ClaimedTask>>> {
         let worker = &self.inner;
         let task = block(async move {
             match timeout_ms {
@@ -502,14 +502,14 @@ impl Worker {
                 None => worker.poll().await.map(Some),
             }
         })?;
-        Ok(task.map(|inner| Arc::new(Task { inner })))
+        Ok(task.map(|inner| Arc::new(ClaimedTask { inner })))
     }
 
     /// Reports the attempt as succeeded with `result`, and frees its slot.
     ///
     /// Errors: Conflict for a lease already lost or completed (the slot is freed);
     /// InvalidArgument for a result over the payload limit; Unavailable (retry the call).
-    pub fn complete_success(&self, task: Arc<Task>, result: Vec<u8>) -> Result<()> {
+    pub fn complete_success(&self, task: Arc<ClaimedTask>, result: Vec<u8>) -> Result<()> {
         let outcome = ffi::Outcome::Success(result);
         block(self.inner.complete(task.inner.token(), outcome)).map(|_| ())
     }
@@ -518,14 +518,19 @@ impl Worker {
     /// when `retryable` and attempts remain, else the job is DEAD. Frees the slot.
     ///
     /// Errors: as `Worker.complete_success`.
-    pub fn complete_failure(&self, task: Arc<Task>, error: String, retryable: bool) -> Result<()> {
+    pub fn complete_failure(
+        &self,
+        task: Arc<ClaimedTask>,
+        error: String,
+        retryable: bool,
+    ) -> Result<()> {
         let outcome = ffi::Outcome::Failure { error, retryable };
         block(self.inner.complete(task.inner.token(), outcome)).map(|_| ())
     }
 
     /// Extends the task's lease by its timeout. Errors: Conflict when the lease was lost (the
     /// job was cancelled or rescued: stop working on it).
-    pub fn heartbeat(&self, task: Arc<Task>) -> Result<()> {
+    pub fn heartbeat(&self, task: Arc<ClaimedTask>) -> Result<()> {
         block(self.inner.heartbeat(task.inner.token())).map(|_| ())
     }
 
@@ -539,12 +544,12 @@ impl Worker {
 /// A claimed job: run it, then complete it with `Worker.complete_success` or
 /// `Worker.complete_failure`. Thread-safe; no method blocks.
 #[derive(uniffi::Object)]
-pub struct Task {
+pub struct ClaimedTask {
     inner: ffi::ClientTask,
 }
 
 #[uniffi::export]
-impl Task {
+impl ClaimedTask {
     /// The job's id.
     pub fn job_id(&self) -> String {
         self.inner.job().token.job_id.clone()

@@ -165,7 +165,7 @@ fn python_bindings_run_a_job_end_to_end() {
         &[
             "class Client",
             "class Worker",
-            "class Task",
+            "class ClaimedTask",
             "class ReseolioError",
         ],
     );
@@ -208,7 +208,7 @@ fn kotlin_sources_are_generated() {
             "package uniffi.reseolio_uniffi",
             "open class Client",
             "open class Worker",
-            "open class Task",
+            "open class ClaimedTask",
             "sealed class ReseolioException",
             "class NotFound(message: String) : ReseolioException(message)",
             "data class Job",
@@ -229,7 +229,7 @@ fn swift_sources_are_generated() {
         &[
             "open class Client",
             "open class Worker",
-            "open class Task",
+            "open class ClaimedTask",
             "enum ReseolioError",
             "case NotFound(message: String)",
             "public struct Job",

@@ -24,7 +24,7 @@ from reseolio_uniffi import (
     Job,
     JobStatus,
     ReseolioError,
-    Task,
+    ClaimedTask,
     Worker,
 )
 
@@ -95,7 +95,7 @@ def expect_error(
     check(name, False, f"expected ReseolioError.{variant.__name__}, returned {got!r}")
 
 
-def poll_task(worker: Worker, what: str) -> Task:
+def poll_task(worker: Worker, what: str) -> ClaimedTask:
     """Polls one task, or raises with `what` in the message when none came in time."""
     task = worker.poll(WAIT_MS)
     if task is None:

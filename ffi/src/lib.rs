@@ -30,5 +30,5 @@ pub use reseolio_core::{
     LeaseToken, Outcome, Result, Step, StepKind, StepOutcome, StepRecord, StepStatus, StepWait,
     StepWaitOutcome, WAKE_NEVER_MS,
 };
-pub use runtime::runtime;
+pub use runtime::{block_on, check_blocking_allowed, runtime};
 pub use worker::{ClientTask, ClientWorker};

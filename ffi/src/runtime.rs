@@ -31,6 +31,30 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
     }
 }
 
+/// Refuses a blocking call from a thread of a Tokio runtime (this crate's or the host's), where
+/// blocking would stall that runtime (and `block_on` would panic). For the bindings whose calls
+/// block: C and UniFFI. Never blocks.
+///
+/// Errors: Internal saying so.
+pub fn check_blocking_allowed() -> Result<()> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::internal(
+            "a blocking reseolio call was made from a thread of a Tokio runtime, where blocking \
+             would stall it; call it from a plain thread",
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `fut` to its end on the runtime, blocking the calling thread: what a binding whose calls
+/// block does with every Client future. May be called from many threads at once.
+///
+/// Errors: as [`check_blocking_allowed`].
+pub fn block_on<F: Future>(fut: F) -> Result<F::Output> {
+    check_blocking_allowed()?;
+    Ok(runtime().block_on(fut))
+}
+
 /// Runs `fut` on the runtime and awaits its outcome from whatever executor the caller is on,
 /// where stopping early would be unsafe: a read or a wait stops with its caller, see
 /// [`on_runtime_cancellable`].

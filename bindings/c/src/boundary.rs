@@ -6,7 +6,6 @@
 use crate::error::{reseolio_error, reseolio_status, Fail};
 use std::any::Any;
 use std::ffi::{c_char, CStr};
-use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Runs an exported function's body: clears `*err`, catches a panic, and turns a failure into a
@@ -51,20 +50,6 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)")
-}
-
-/// Runs a future of the client to its end on the calling thread.
-///
-/// Errors: Internal when called from a thread of Reseolio's own runtime, where blocking would
-/// stall the engine (only possible from Rust code running on that runtime).
-pub(crate) fn block_on<F: Future>(fut: F) -> Result<F::Output, Fail> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Fail::internal(
-            "a blocking reseolio call was made from inside an async runtime's thread; call it \
-             from a plain thread",
-        ));
-    }
-    Ok(reseolio_ffi::runtime().block_on(fut))
 }
 
 /// A NUL-terminated UTF-8 string argument. Errors: InvalidArgument naming `what` when it is NULL
@@ -156,7 +141,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let fail = rt.block_on(async { block_on(async {}).unwrap_err() });
+        let fail = rt.block_on(async { Fail::from(reseolio_ffi::block_on(async {}).unwrap_err()) });
         assert_eq!(fail.code, reseolio_status::RESEOLIO_INTERNAL);
         assert!(fail.message.contains("plain thread"), "{}", fail.message);
     }

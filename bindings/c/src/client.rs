@@ -1,12 +1,12 @@
 //! The client functions: connect, enqueue, read, cancel, retry, await a result, free.
 
-use crate::boundary::{block_on, call, check_out, read_bytes, read_str, timeout, write_out};
+use crate::boundary::{call, check_out, read_bytes, read_str, timeout, write_out};
 use crate::error::{reseolio_error, reseolio_status, Fail};
 use crate::handles::{reseolio_client, Registry};
 use crate::job::{job_into_raw, reseolio_enqueued, reseolio_job};
 use crate::options::{connect_options, enqueue_options};
 use crate::options::{reseolio_connect_options, reseolio_enqueue_options};
-use reseolio_ffi::{Client, Job};
+use reseolio_ffi::{block_on, check_blocking_allowed, Client, Job};
 use std::ffi::c_char;
 
 pub(crate) static CLIENTS: Registry<Client> = Registry::new("reseolio_client");
@@ -34,8 +34,8 @@ pub extern "C" fn reseolio_connect(
         let options = connect_options(options)?;
         // Client::connect opens the database on the calling thread; the same runtime check as
         // every other blocking call.
-        let client =
-            block_on(async {}).and_then(|()| Client::connect(url, options).map_err(Into::into))?;
+        check_blocking_allowed()?;
+        let client = Client::connect(url, options)?;
         write_out(
             out,
             reseolio_client {

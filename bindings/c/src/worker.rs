@@ -3,12 +3,12 @@
 //! The engine never calls into C: the caller's loop asks for work with `reseolio_worker_poll`
 //! and reports each attempt with `reseolio_worker_complete_*`, from as many threads as it likes.
 
-use crate::boundary::{block_on, call, check_out, read_bytes, read_str, timeout, write_out};
+use crate::boundary::{call, check_out, read_bytes, read_str, timeout, write_out};
 use crate::client::CLIENTS;
 use crate::error::{reseolio_error, reseolio_status, Fail};
 use crate::handles::{reseolio_client, reseolio_task, reseolio_worker, Registry};
 use crate::job::reseolio_job_status;
-use reseolio_ffi::{ClientTask, ClientWorker, JobHeartbeatResult, Outcome};
+use reseolio_ffi::{block_on, ClientTask, ClientWorker, JobHeartbeatResult, Outcome};
 use std::ffi::{c_char, CString};
 use std::time::Duration;
 

@@ -109,12 +109,6 @@ impl ReseolioError {
             message: message.into(),
         }
     }
-
-    fn internal(message: impl Into<String>) -> Self {
-        ReseolioError::Internal {
-            message: message.into(),
-        }
-    }
 }
 
 /// The message alone: that is the text a flat error carries to the foreign side.
@@ -144,25 +138,13 @@ impl From<ffi::Error> for ReseolioError {
 
 type Result<T, E = ReseolioError> = std::result::Result<T, E>;
 
-/// Refuses a call from a thread that is inside a Tokio runtime, where blocking on the engine's
-/// runtime would panic (or stall the host's executor).
-fn ensure_blocking_allowed() -> Result<()> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(ReseolioError::internal(
-            "reseolio_uniffi methods block the calling thread and cannot be called from a thread \
-             of a Tokio runtime; call them from a thread of your own",
-        ));
-    }
-    Ok(())
-}
-
-/// Runs `fut` on the engine's runtime and blocks the calling thread until it finished.
+/// Runs `fut` on the engine's runtime and blocks the calling thread until it finished. Errors:
+/// Internal from a thread of a Tokio runtime (see `reseolio_ffi::check_blocking_allowed`).
 fn block<T, F>(fut: F) -> Result<T>
 where
     F: Future<Output = ffi::Result<T>>,
 {
-    ensure_blocking_allowed()?;
-    ffi::runtime().block_on(fut).map_err(ReseolioError::from)
+    Ok(ffi::block_on(fut)??)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,7 +392,7 @@ impl Client {
     /// when called from a Tokio runtime thread.
     #[uniffi::constructor(default(options))]
     pub fn connect(url: String, options: ConnectOptions) -> Result<Arc<Self>> {
-        ensure_blocking_allowed()?;
+        ffi::check_blocking_allowed()?;
         let inner = ffi::Client::connect(&url, options.into_ffi()?)?;
         Ok(Arc::new(Client { inner }))
     }
